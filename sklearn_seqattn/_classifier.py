@@ -1,0 +1,509 @@
+"""SeqAttentionClassifier: the masked attention-LSTM as a scikit-learn classifier."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    GradientNormClipping,
+    LRScheduler,
+)
+from skorch.helper import predefined_split
+
+from ._module import SeqAttentionModule
+from ._params import check_params, resolve_device
+from ._random import draw_seed, isolated_torch_rng
+from ._skorch import SequenceBatchLoader, SequenceDataset, SequenceNet
+from ._validation import Sequences, check_sequences
+
+__all__ = ["SeqAttentionClassifier"]
+
+_MODULE_PARAMS = (
+    "dense_units",
+    "n_dense_layers",
+    "lstm_units",
+    "n_lstm_layers",
+    "bidirectional",
+    "n_attention_layers",
+    "n_heads",
+    "attention_ff_units",
+    "pooling",
+    "dropout",
+)
+
+
+class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
+    """Attention-LSTM classifier for padded multivariate sequences.
+
+    A per-step feed-forward front end, a stack of (bi)directional LSTM
+    layers, optional multi-head self-attention blocks and a pooling layer
+    (learned-query attention by default) feed a linear head. Padded steps are
+    masked everywhere: they never change a prediction. The network is a
+    PyTorch module trained by a composed skorch net (``net_``).
+
+    Parameters
+    ----------
+    dense_units : int, default=64
+        Width of the per-step feed-forward front end.
+    n_dense_layers : int, default=1
+        Number of per-step ``Linear -> ReLU -> Dropout`` layers (0 disables).
+    lstm_units : int, default=64
+        Hidden units per direction of each LSTM layer.
+    n_lstm_layers : int, default=1
+        Number of stacked LSTM layers (at least 1: they carry the order).
+    bidirectional : bool, default=True
+        Whether each LSTM layer also reads the sequence backwards (from each
+        sequence's last real step).
+    n_attention_layers : int, default=0
+        Number of stacked self-attention blocks (multi-head attention with
+        key-padding mask, residual connections, layer norm and a position-wise
+        feed-forward layer) after the LSTM stack.
+    n_heads : int, default=4
+        Attention heads per block; must divide ``lstm_units * (2 if
+        bidirectional else 1)``.
+    attention_ff_units : int or None, default=None
+        Width of each block's feed-forward layer; None means twice the
+        attention width.
+    pooling : {"attention", "mean", "max", "last"}, default="attention"
+        How steps are reduced to one vector: a learned query scored against
+        every step with a masked softmax, the mean or max over real steps, or
+        the last real step.
+    dropout : float, default=0.1
+        Dropout rate in the front end, between LSTM layers, in the attention
+        blocks and before the head.
+    weight_decay : float, default=1e-4
+        Weight decay passed to the optimizer.
+    mask_value : float, default=0.0
+        A step of an array ``X`` whose features all equal ``mask_value`` is
+        padding (NaN allowed). Ignored for ragged lists.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, keyed by the original labels.
+    max_epochs : int, default=100
+        Maximum number of passes over the training data.
+    batch_size : int, default=64
+        Mini-batch size for training and prediction.
+    lr : float, default=2e-3
+        Learning rate.
+    optimizer : torch.optim.Optimizer subclass, default=torch.optim.AdamW
+        Optimizer class.
+    early_stopping : bool, default=True
+        Hold out a stratified ``validation_fraction`` of the training data,
+        stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience of early stopping (and of the "plateau" schedule, halved).
+    lr_schedule : {None, "plateau", "cosine"}, default=None
+        "plateau" halves the learning rate when the monitored loss stalls;
+        "cosine" anneals it to zero over ``max_epochs``.
+    gradient_clip : float or None, default=1.0
+        Maximum gradient norm; None disables clipping.
+    scoring : str or callable, default="balanced_accuracy"
+        Validation score recorded in ``history_`` each epoch (any scikit-learn
+        scorer name, computed on class indices).
+    bucket_by_length : bool, default=True
+        Group training batches by sequence length, so each batch is cut to
+        its longest real step; the order stays random.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``).
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Torch device; "auto" picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. The caller's global numpy and torch random states are left
+        untouched.
+    verbose : int, default=0
+        Values above 0 print skorch's table of epochs.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next call to ``fit``
+        instead of starting afresh.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features per time step.
+    class_weight_ : ndarray of shape (n_classes,)
+        Loss weight of each class.
+    net_ : skorch.NeuralNetClassifier
+        The fitted skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch.History
+        Per-epoch records: ``train_loss``, ``valid_loss``, ``valid_score``,
+        ``dur`` and ``lr``.
+    n_iter_ : int
+        Number of epochs run by the last call to ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn_seqattn import SeqAttentionClassifier
+    >>> from sklearn_seqattn.datasets import make_sequence_classification
+    >>> X, y = make_sequence_classification(n_samples=120, n_timesteps=20, random_state=0)
+    >>> clf = SeqAttentionClassifier(lstm_units=8, max_epochs=2, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        dense_units=64,
+        n_dense_layers=1,
+        lstm_units=64,
+        n_lstm_layers=1,
+        bidirectional=True,
+        n_attention_layers=0,
+        n_heads=4,
+        attention_ff_units=None,
+        pooling="attention",
+        dropout=0.1,
+        weight_decay=1e-4,
+        mask_value=0.0,
+        class_weight=None,
+        max_epochs=100,
+        batch_size=64,
+        lr=2e-3,
+        optimizer=torch.optim.AdamW,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        lr_schedule=None,
+        gradient_clip=1.0,
+        scoring="balanced_accuracy",
+        bucket_by_length=True,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.dense_units = dense_units
+        self.n_dense_layers = n_dense_layers
+        self.lstm_units = lstm_units
+        self.n_lstm_layers = n_lstm_layers
+        self.bidirectional = bidirectional
+        self.n_attention_layers = n_attention_layers
+        self.n_heads = n_heads
+        self.attention_ff_units = attention_ff_units
+        self.pooling = pooling
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.mask_value = mask_value
+        self.class_weight = class_weight
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
+        self.scoring = scoring
+        self.bucket_by_length = bucket_by_length
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Padded sequences (a step whose features all equal ``mask_value``
+            is padding), univariate sequences, or a ragged list.
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable, sortable values).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : SeqAttentionClassifier
+        """
+        check_params(self)
+        device = resolve_device(self.device)
+        continuing = self.warm_start and hasattr(self, "net_")
+        seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=not continuing)
+        y = self._check_y(y, len(seqs))
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "SeqAttentionClassifier needs samples of at least 2 classes in y; "
+                f"got 1 class: {classes[0]!r}."
+            )
+        if continuing and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True needs the classes seen before, {self.classes_.tolist()}; "
+                f"y holds {classes.tolist()}."
+            )
+        weights = self._sample_loss_weights(classes, y, y_idx, sample_weight, len(seqs))
+        seed = draw_seed(self.random_state)
+        train_idx, valid_idx = self._split(y_idx, seed)
+
+        self.classes_ = classes
+        train_ds = self._dataset(seqs, y_idx, weights, train_idx)
+        valid_ds = None if valid_idx is None else self._dataset(seqs, y_idx, weights, valid_idx)
+        if continuing:
+            net = self.net_
+            net.train_split = None if valid_ds is None else predefined_split(valid_ds)
+            n_before = len(net.history)
+            with isolated_torch_rng(seed, device) as generator:
+                net.iterator_train__generator = generator
+                net.partial_fit(train_ds, None)
+            self.n_iter_ = len(net.history) - n_before
+        else:
+            with isolated_torch_rng(seed, device) as generator:
+                net = self._build_net(seqs.data.shape[2], len(classes), device, generator, valid_ds)
+                net.initialize()
+                net.partial_fit(train_ds, None)
+            self.n_iter_ = len(net.history)
+        # The generator belongs to this fit; plain attributes (skorch's set_params would
+        # re-initialise the net).
+        net.iterator_train__generator = None
+        self.net_ = net
+        self.history_ = net.history
+        return self
+
+    def _check_y(self, y, n_samples: int) -> np.ndarray:
+        if y is None:
+            raise ValueError("SeqAttentionClassifier requires y to be passed, but y is None.")
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_samples:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
+            )
+        check_classification_targets(y)
+        return y
+
+    def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
+        """Per-sample loss weight: class weight of its label times its sample weight."""
+        if isinstance(self.class_weight, dict):
+            missing = [c for c in classes if c not in self.class_weight]
+            if missing:
+                raise ValueError(
+                    f"class_weight dict {self.class_weight!r} has no weight for class(es) "
+                    f"{missing} present in y."
+                )
+        self.class_weight_ = compute_class_weight(self.class_weight, classes=classes, y=y)
+        weights = self.class_weight_[y_idx].astype(np.float64)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.ndim == 0:
+                sw = np.full(n_samples, float(sw))
+            if sw.shape != (n_samples,):
+                raise ValueError(
+                    f"sample_weight must have shape ({n_samples},) to match X, "
+                    f"got shape {sw.shape}."
+                )
+            if not np.isfinite(sw).all() or (sw < 0).any():
+                raise ValueError("sample_weight must be finite and non-negative.")
+            if sw.sum() <= 0:
+                raise ValueError("sample_weight must have a positive sum.")
+            weights = weights * sw
+        return weights
+
+    def _split(self, y_idx: np.ndarray, seed: int):
+        """Stratified hold-out for early stopping; (all indices, None) without it."""
+        indices = np.arange(len(y_idx))
+        if not self.early_stopping:
+            return indices, None
+        n_valid = int(np.ceil(self.validation_fraction * len(indices)))
+        if n_valid < 1 or len(indices) - n_valid < 1:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
+                f"an empty split of {len(indices)} samples; use more data or "
+                "early_stopping=False."
+            )
+        try:
+            return train_test_split(indices, test_size=n_valid, stratify=y_idx, random_state=seed)
+        except ValueError:
+            # Too few members of some class to stratify (e.g. a rare class in a CV fold).
+            warnings.warn(
+                "The validation split for early stopping could not be stratified "
+                "(too few samples of some class); using a random split.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return train_test_split(indices, test_size=n_valid, random_state=seed)
+
+    @staticmethod
+    def _dataset(seqs: Sequences, y_idx, weights, index) -> SequenceDataset:
+        return SequenceDataset(seqs.data[index], seqs.lengths[index], y_idx[index], weights[index])
+
+    def _module_kwargs(self) -> dict:
+        return {f"module__{name}": getattr(self, name) for name in _MODULE_PARAMS}
+
+    def _build_net(self, n_features, n_classes, device, generator, valid_ds) -> SequenceNet:
+        has_valid = valid_ds is not None
+        monitor = "valid_loss" if has_valid else "train_loss"
+        callbacks = []
+        if has_valid:
+            callbacks.append(
+                (
+                    "valid_score",
+                    EpochScoring(self.scoring, lower_is_better=False, name="valid_score"),
+                )
+            )
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(monitor=monitor, patience=self.n_iter_no_change, load_best=True),
+                )
+            )
+        if self.gradient_clip is not None:
+            callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
+        if self.lr_schedule == "plateau":
+            policy = LRScheduler(
+                policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                monitor=monitor,
+                factor=0.5,
+                patience=max(1, self.n_iter_no_change // 2),
+            )
+            callbacks.append(("lr_schedule", policy))
+        elif self.lr_schedule == "cosine":
+            policy = LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
+            )
+            callbacks.append(("lr_schedule", policy))
+        for i, callback in enumerate(self.callbacks or []):
+            callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
+        return SequenceNet(
+            module=SeqAttentionModule,
+            module__n_features=n_features,
+            module__n_classes=n_classes,
+            **self._module_kwargs(),
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__reduction="none",
+            optimizer=self.optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=SequenceBatchLoader,
+            iterator_train__shuffle=True,
+            iterator_train__bucket_by_length=self.bucket_by_length,
+            iterator_train__generator=generator,
+            iterator_valid=SequenceBatchLoader,
+            train_split=predefined_split(valid_ds) if has_valid else None,
+            callbacks=callbacks,
+            callbacks__valid_acc=None,
+            classes=list(range(n_classes)),
+            device=device,
+            verbose=self.verbose,
+        )
+
+    # ------------------------------------------------------------ predict
+    def _check_fitted_input(self, X) -> Sequences:
+        check_is_fitted(self, "net_")
+        return check_sequences(X, mask_value=self.mask_value, estimator=self, reset=False)
+
+    def _forward(self, seqs: Sequences, return_attention: bool = False):
+        """Run the module in eval mode over length-sorted batches.
+
+        Returns logits ``(n, n_classes)`` and, with ``return_attention``, the
+        pooling weights ``(n, max_length)`` and one ``(n, max_length, max_length)``
+        array per self-attention block, all in the order of ``seqs``.
+        """
+        module = self.net_.module_
+        device = self.net_.device
+        width = seqs.data.shape[1]
+        # Sorting by length lets each batch stop at its own longest sequence.
+        order = np.argsort(seqs.lengths, kind="stable")
+        logits = np.empty((len(seqs), len(self.classes_)), dtype=np.float32)
+        pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
+        maps = [np.zeros((len(seqs), width, width), np.float32) for _ in module.attention_blocks]
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(seqs), self.batch_size):
+                    index = order[start : start + self.batch_size]
+                    lengths = torch.as_tensor(seqs.lengths[index])
+                    t = int(lengths.max())
+                    x = torch.as_tensor(seqs.data[index, :t]).to(device)
+                    out = module(x, lengths.to(device), return_attention=return_attention)
+                    if not return_attention:
+                        logits[index] = out.float().cpu().numpy()
+                        continue
+                    logits[index] = out[0].float().cpu().numpy()
+                    pool_w[index, :t] = out[1].float().cpu().numpy()
+                    for full, layer_map in zip(maps, out[2]):
+                        full[index, :t, :t] = layer_map.float().cpu().numpy()
+        finally:
+            module.train(was_training)
+        if return_attention:
+            return logits, pool_w, maps
+        return logits
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        logits = torch.from_numpy(self._forward(self._check_fitted_input(X)))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels, of shape (n_samples,)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def attention_weights(self, X, *, return_layer_maps: bool = False):
+        """Where the model looked: pooling weights per time step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list
+            Sequences, as in :meth:`fit`.
+        return_layer_maps : bool, default=False
+            Also return the self-attention maps of each block (head-averaged).
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_timesteps)
+            Zero on padded steps, summing to one over each sample's real
+            steps, aligned with the time axis of ``X`` (pre-padding included).
+            For ``pooling="mean"`` the weights are uniform; for ``"max"`` a
+            step's weight is the share of channels whose maximum it holds; for
+            ``"last"`` all weight is on the last real step.
+        layer_maps : list of ndarray of shape (n_samples, n_timesteps, n_timesteps)
+            Only with ``return_layer_maps=True``: ``layer_maps[k][i, q, j]`` is
+            how much query step ``q`` attends to step ``j`` in block ``k``.
+            Rows and columns of padded steps are zero.
+        """
+        seqs = self._check_fitted_input(X)
+        _, pool_w, maps = self._forward(seqs, return_attention=True)
+        weights = seqs.scatter_steps(pool_w)
+        if not return_layer_maps:
+            return weights
+        return weights, [seqs.scatter_pairs(m) for m in maps]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.device != "cpu"
+        return tags

@@ -1,0 +1,96 @@
+"""Padding helpers: lengths <-> masks, compacting padded steps, taking rows.
+
+Everything here is numpy-only. The package's internal layout is *post-padded*:
+the real steps of sample ``i`` occupy ``X[i, :lengths[i]]`` and every later
+step is zero. User data in any other layout (pre-padding, masked steps in the
+middle, ragged lists) is converted to it by :func:`compact_padding` or
+:func:`pad_sequences`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "compact_padding",
+    "lengths_to_mask",
+    "pad_sequences",
+    "padding_mask",
+    "take_rows",
+]
+
+
+def padding_mask(X: np.ndarray, mask_value: float = 0.0) -> np.ndarray:
+    """Return a boolean ``(n_samples, n_timesteps)`` array, True on padded steps.
+
+    A step is padding when *all* its features equal ``mask_value``; NaN as
+    ``mask_value`` marks steps whose features are all NaN.
+    """
+    if np.isnan(mask_value):
+        return np.isnan(X).all(axis=-1)
+    return (X == mask_value).all(axis=-1)
+
+
+def lengths_to_mask(lengths: np.ndarray, n_timesteps: int) -> np.ndarray:
+    """Return a boolean ``(n_samples, n_timesteps)`` array, True on real steps."""
+    return np.arange(n_timesteps)[None, :] < np.asarray(lengths)[:, None]
+
+
+def compact_padding(
+    X: np.ndarray, is_padding: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move the real steps of every sample to the front, keeping their order.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+    is_padding : ndarray of bool, shape (n_samples, n_timesteps)
+
+    Returns
+    -------
+    X_compact : ndarray of shape (n_samples, n_timesteps, n_features)
+        Post-padded copy; padded steps are zero.
+    lengths : ndarray of int64, shape (n_samples,)
+        Number of real steps per sample.
+    positions : ndarray of int64, shape (n_samples, n_timesteps)
+        ``positions[i, j]`` is the original time index of compact step ``j``,
+        so results per step can be scattered back onto the caller's time axis.
+    """
+    lengths = (~is_padding).sum(axis=1).astype(np.int64)
+    if not is_padding.any():
+        positions = np.broadcast_to(np.arange(X.shape[1]), is_padding.shape)
+        return X, lengths, np.ascontiguousarray(positions, dtype=np.int64)
+    # A stable sort on the padding flag puts real steps first, in their order.
+    positions = np.argsort(is_padding, axis=1, kind="stable").astype(np.int64)
+    X_compact = np.take_along_axis(X, positions[:, :, None], axis=1)
+    X_compact[~lengths_to_mask(lengths, X.shape[1])] = 0.0
+    return X_compact, lengths, positions
+
+
+def pad_sequences(
+    sequences: Sequence[np.ndarray], n_timesteps: int | None = None, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ``(T_i, F)`` arrays into a post-padded ``(n, T, F)`` array.
+
+    Returns the padded array (zeros after each sequence) and the lengths.
+    Sequences longer than ``n_timesteps`` are not allowed here; truncation is a
+    modelling choice left to :class:`~sklearn_seqattn.preprocessing.SequencePadder`.
+    """
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    if n_timesteps is None:
+        n_timesteps = int(lengths.max()) if len(lengths) else 0
+    n_features = sequences[0].shape[1] if len(sequences) else 0
+    out = np.zeros((len(sequences), n_timesteps, n_features), dtype=dtype)
+    for i, seq in enumerate(sequences):
+        out[i, : len(seq)] = seq
+    return out, lengths
+
+
+def take_rows(X, indices):
+    """Take samples ``indices`` from a padded array or a ragged list."""
+    indices = np.asarray(indices)
+    if isinstance(X, np.ndarray):
+        return X[indices]
+    return [X[i] for i in indices]

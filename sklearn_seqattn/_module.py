@@ -1,0 +1,236 @@
+"""Pure torch: the masked attention-LSTM and its building blocks.
+
+Inputs are post-padded: the real steps of sample ``b`` are ``x[b, :lengths[b]]``.
+Padded steps never influence a result: the LSTM's backward direction starts at
+each sequence's last real step, and every softmax gives padded steps exactly
+zero weight.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["AttentionPooling", "MaskedBiLSTM", "SelfAttentionBlock", "SeqAttentionModule"]
+
+POOLINGS = ("attention", "mean", "max", "last")
+
+
+def real_step_mask(lengths: torch.Tensor, n_timesteps: int) -> torch.Tensor:
+    """Boolean ``(batch, time)`` mask, True on real steps."""
+    steps = torch.arange(n_timesteps, device=lengths.device)
+    return steps[None, :] < lengths[:, None]
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's real steps in place of time, leaving padding where it is.
+
+    The permutation is its own inverse, so applying it twice restores ``x``.
+    """
+    n_timesteps = x.shape[1]
+    steps = torch.arange(n_timesteps, device=x.device)[None, :]  # (1, time)
+    last = (lengths - 1)[:, None]  # (batch, 1)
+    index = torch.where(steps <= last, last - steps, steps)  # (batch, time)
+    return x.gather(1, index[:, :, None].expand_as(x))
+
+
+class MaskedBiLSTM(nn.Module):
+    """A stack of (bi)directional LSTM layers that ignores trailing padding.
+
+    Each direction is a one-layer ``nn.LSTM`` over the padded batch. The
+    forward direction is exact for post-padded input as is; the backward
+    direction runs forward over each sequence reversed within its own length,
+    which gives the same result as ``pack_padded_sequence`` without its cost.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        n_dirs = 2 if bidirectional else 1
+        self.forward_layers = nn.ModuleList()
+        self.backward_layers = nn.ModuleList()
+        for layer in range(num_layers):
+            size = input_size if layer == 0 else hidden_size * n_dirs
+            self.forward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
+            if bidirectional:
+                self.backward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
+        self.dropout = nn.Dropout(dropout)
+        self.output_size = hidden_size * n_dirs
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        for layer, forward_lstm in enumerate(self.forward_layers):
+            if layer > 0:
+                x = self.dropout(x)
+            out, _ = forward_lstm(x)  # (batch, time, hidden)
+            if self.backward_layers:
+                x_rev = reverse_within_length(x, lengths)
+                out_rev, _ = self.backward_layers[layer](x_rev)
+                out = torch.cat([out, reverse_within_length(out_rev, lengths)], dim=-1)
+            x = out
+        return x
+
+
+class SelfAttentionBlock(nn.Module):
+    """Pre-norm transformer encoder block with a key-padding mask.
+
+    ``h + MHA(LN(h))`` then ``h + FF(LN(h))``. Padded keys receive exactly
+    zero attention; outputs at padded queries are computed but never used.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, ff_units: int, dropout: float = 0.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attention = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.feed_forward = nn.Sequential(
+            nn.Linear(d_model, ff_units),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(ff_units, d_model),
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, h: torch.Tensor, padding: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = self.norm1(h)
+        attended, weights = self.attention(
+            z, z, z, key_padding_mask=padding, need_weights=need_weights
+        )  # weights: (batch, query, key), averaged over heads
+        h = h + self.dropout(attended)
+        h = h + self.dropout(self.feed_forward(self.norm2(h)))
+        return h, weights
+
+
+class AttentionPooling(nn.Module):
+    """Learned-query attention pooling with a masked softmax.
+
+    ``score_t = <q, h_t> / sqrt(d)``; padded steps get ``-inf`` and thus
+    exactly zero weight; the output is ``sum_t alpha_t h_t``.
+    """
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(d_model) / math.sqrt(d_model))
+        self.scale = 1.0 / math.sqrt(d_model)
+
+    def forward(self, h: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = (h @ self.query) * self.scale  # (batch, time)
+        scores = scores.masked_fill(~real, float("-inf"))
+        weights = torch.softmax(scores, dim=1)  # (batch, time)
+        pooled = torch.einsum("bt,btd->bd", weights, h)  # (batch, hidden)
+        return pooled, weights
+
+
+def _pool_without_parameters(
+    h: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor, pooling: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean, max or last-step pooling, with per-step weights that sum to one."""
+    real_f = real.to(h.dtype)  # (batch, time)
+    if pooling == "mean":
+        weights = real_f / lengths[:, None].to(h.dtype)
+        return torch.einsum("bt,btd->bd", weights, h), weights
+    if pooling == "max":
+        pooled, argmax = h.masked_fill(~real[:, :, None], float("-inf")).max(dim=1)
+        # Weight of a step: the share of channels whose maximum it holds.
+        weights = torch.zeros_like(real_f).scatter_add_(
+            1, argmax, torch.full_like(argmax, 1.0 / h.shape[-1], dtype=h.dtype)
+        )
+        return pooled, weights
+    last = (lengths - 1).clamp(min=0)
+    weights = torch.zeros_like(real_f).scatter_(1, last[:, None], 1.0)
+    return h[torch.arange(h.shape[0], device=h.device), last], weights
+
+
+class SeqAttentionModule(nn.Module):
+    """Dense front end -> masked (Bi)LSTM stack -> self-attention blocks -> pooling -> head.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per step.
+    n_classes : int
+        Number of outputs (one logit per class).
+    dense_units, n_dense_layers : int
+        Per-step feed-forward front end (``n_dense_layers=0`` disables it).
+    lstm_units, n_lstm_layers : int
+        Width per direction and depth of the LSTM stack.
+    bidirectional : bool
+        Whether each LSTM layer also runs backwards.
+    n_attention_layers, n_heads, attention_ff_units : int
+        Stacked self-attention blocks over the LSTM outputs.
+    pooling : {"attention", "mean", "max", "last"}
+        How the sequence is reduced to one vector.
+    dropout : float
+        Dropout rate used throughout.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        dense_units: int = 64,
+        n_dense_layers: int = 1,
+        lstm_units: int = 64,
+        n_lstm_layers: int = 1,
+        bidirectional: bool = True,
+        n_attention_layers: int = 0,
+        n_heads: int = 4,
+        attention_ff_units: int | None = None,
+        pooling: str = "attention",
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        layers: list[nn.Module] = []
+        size = n_features
+        for _ in range(n_dense_layers):
+            layers += [nn.Linear(size, dense_units), nn.ReLU(), nn.Dropout(dropout)]
+            size = dense_units
+        self.front_end = nn.Sequential(*layers)
+        self.lstm = MaskedBiLSTM(size, lstm_units, n_lstm_layers, bidirectional, dropout)
+        width = self.lstm.output_size
+        ff_units = attention_ff_units or 2 * width
+        self.attention_blocks = nn.ModuleList(
+            SelfAttentionBlock(width, n_heads, ff_units, dropout) for _ in range(n_attention_layers)
+        )
+        self.final_norm = nn.LayerNorm(width) if n_attention_layers else nn.Identity()
+        self.pooling = pooling
+        self.pool = AttentionPooling(width) if pooling == "attention" else None
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+        """Return logits ``(batch, n_classes)``.
+
+        With ``return_attention=True`` also return the pooling weights
+        ``(batch, time)`` and a list with one ``(batch, time, time)`` map per
+        self-attention block.
+        """
+        lengths = lengths.to(x.device)
+        # Trailing padding common to the whole batch is dropped: it costs time only.
+        x = x[:, : int(lengths.max())]  # (batch, time, features)
+        real = real_step_mask(lengths, x.shape[1])  # (batch, time)
+        h = self.front_end(x)
+        h = self.lstm(h, lengths)  # (batch, time, hidden)
+        maps = []
+        for block in self.attention_blocks:
+            h, weights = block(h, ~real, need_weights=return_attention)
+            maps.append(weights)
+        h = self.final_norm(h)
+        if self.pool is not None:
+            pooled, weights = self.pool(h, real)
+        else:
+            pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
+        logits = self.head(pooled)  # (batch, n_classes)
+        if return_attention:
+            return logits, weights, maps
+        return logits

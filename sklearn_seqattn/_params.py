@@ -1,0 +1,96 @@
+"""Validation of the estimator's hyper-parameters, run at the start of ``fit``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from ._module import POOLINGS
+
+__all__ = ["LR_SCHEDULES", "check_params", "resolve_device"]
+
+LR_SCHEDULES = (None, "plateau", "cosine")
+
+
+def _check_int(name, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}.")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {value}.")
+
+
+def _check_real(name, value, low, high=None, *, low_open=False, high_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or np.isnan(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    too_low = value <= low if low_open else value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        upper = "inf)" if high is None else f"{high}{right}"
+        raise ValueError(f"{name} must be in {left}{low}, {upper}, got {value}.")
+
+
+def check_params(est) -> None:
+    """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
+    _check_int("dense_units", est.dense_units, 1)
+    _check_int("n_dense_layers", est.n_dense_layers, 0)
+    _check_int("lstm_units", est.lstm_units, 1)
+    _check_int("n_lstm_layers", est.n_lstm_layers, 1)
+    _check_int("n_attention_layers", est.n_attention_layers, 0)
+    _check_int("n_heads", est.n_heads, 1)
+    if est.attention_ff_units is not None:
+        _check_int("attention_ff_units", est.attention_ff_units, 1)
+    _check_int("max_epochs", est.max_epochs, 1)
+    _check_int("batch_size", est.batch_size, 1)
+    _check_int("n_iter_no_change", est.n_iter_no_change, 1)
+    _check_real("dropout", est.dropout, 0.0, 1.0, high_open=True)
+    _check_real("weight_decay", est.weight_decay, 0.0)
+    _check_real("lr", est.lr, 0.0, low_open=True)
+    _check_real(
+        "validation_fraction", est.validation_fraction, 0.0, 1.0, low_open=True, high_open=True
+    )
+    if est.gradient_clip is not None:
+        _check_real("gradient_clip", est.gradient_clip, 0.0, low_open=True)
+    if est.pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {est.pooling!r}.")
+    if est.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {est.lr_schedule!r}.")
+    width = est.lstm_units * (2 if est.bidirectional else 1)
+    if est.n_attention_layers and width % est.n_heads:
+        raise ValueError(
+            f"n_heads={est.n_heads} must divide the attention width, lstm_units * "
+            f"(2 if bidirectional else 1) = {width}."
+        )
+    if not (isinstance(est.optimizer, type) and issubclass(est.optimizer, torch.optim.Optimizer)):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer subclass such as torch.optim.AdamW, "
+            f"got {est.optimizer!r}."
+        )
+    if not isinstance(est.class_weight, (type(None), dict, str)) or (
+        isinstance(est.class_weight, str) and est.class_weight != "balanced"
+    ):
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict, got {est.class_weight!r}."
+        )
+
+
+def resolve_device(device) -> str:
+    """Map ``"auto"`` to ``"cuda"`` when available; refuse CUDA when it is not."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be 'cpu', 'cuda', 'auto' or a torch.device, got {device!r}.")
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device: {exc}") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use device='cpu' "
+            "or 'auto'."
+        )
+    return str(parsed)

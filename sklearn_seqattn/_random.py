@@ -1,0 +1,52 @@
+"""Seeding that never touches the caller's global random state."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import secrets
+
+import numpy as np
+import torch
+
+__all__ = ["draw_seed", "isolated_torch_rng"]
+
+
+def draw_seed(random_state) -> int:
+    """Turn ``random_state`` into a 31-bit seed.
+
+    ``None`` draws fresh OS entropy instead of numpy's global generator, so
+    fitting with ``random_state=None`` leaves ``np.random``'s state untouched.
+    An int is used as is; a ``RandomState`` or ``Generator`` instance (owned by
+    the caller, who passed it in) is advanced by one draw.
+    """
+    if random_state is None:
+        return secrets.randbelow(2**31)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state < 2**32:
+            raise ValueError(f"random_state must be in [0, 2**32), got {random_state}.")
+        return int(random_state) % 2**31
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31))
+    raise TypeError(
+        "random_state must be None, an int, a numpy RandomState or Generator, "
+        f"got {random_state!r}."
+    )
+
+
+@contextlib.contextmanager
+def isolated_torch_rng(seed: int, device: str = "cpu"):
+    """Seed torch inside the block and restore the caller's RNG state after it."""
+    devices = []
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        # Seed only the generators fork_rng restores (torch.manual_seed would
+        # also reseed every CUDA device, leaking into the caller's state).
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield torch.Generator().manual_seed(seed)

@@ -1,0 +1,123 @@
+"""skorch glue: tensor dataset, length-aware batch loader, the composed net.
+
+Tensors are built once per ``fit``; batches are sliced from them with index
+tensors (no per-sample Python, no collation) and cut to their longest real
+step, so training cost follows real steps rather than padded ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.utils import to_tensor
+from torch.utils.data import Dataset
+
+__all__ = ["SequenceBatchLoader", "SequenceDataset", "SequenceNet"]
+
+
+class SequenceDataset(Dataset):
+    """Post-padded sequences as tensors, with targets and per-sample loss weights.
+
+    Parameters
+    ----------
+    data : ndarray of float32, shape (n_samples, n_timesteps, n_features)
+    lengths : ndarray of int, shape (n_samples,)
+    y : ndarray of int, shape (n_samples,), default=None
+        Class indices; zeros when None (prediction).
+    weights : ndarray of float, shape (n_samples,), default=None
+        Loss weight of each sample (class weight times sample weight).
+    """
+
+    def __init__(self, data, lengths, y=None, weights=None):
+        n = len(lengths)
+        self.x = torch.as_tensor(data, dtype=torch.float32)
+        self.lengths = torch.as_tensor(lengths, dtype=torch.int64)
+        self.y = torch.as_tensor(np.zeros(n) if y is None else y, dtype=torch.int64)
+        self.weights = torch.as_tensor(np.ones(n) if weights is None else weights).float()
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, i):
+        return self.batch(torch.as_tensor([i]))
+
+    def batch(self, index: torch.Tensor):
+        """Return ``(X_dict, y)`` for the samples at ``index``, cut to their longest step."""
+        lengths = self.lengths[index]
+        width = int(lengths.max())
+        x = self.x[index, :width]
+        return {"x": x, "lengths": lengths, "weights": self.weights[index]}, self.y[index]
+
+
+class SequenceBatchLoader:
+    """Iterate over a :class:`SequenceDataset` in mini-batches.
+
+    Parameters
+    ----------
+    dataset : SequenceDataset
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new order every epoch (training).
+    bucket_by_length : bool, default=False
+        When shuffling, sort each window of ``50 * batch_size`` shuffled
+        samples by length before cutting it into batches, then shuffle the
+        batches. Batches then hold similar lengths and are cut short, which
+        saves the time spent on padding while keeping the order random.
+    generator : torch.Generator, default=None
+        Source of randomness for shuffling.
+    """
+
+    window_batches = 50
+
+    def __init__(
+        self, dataset, batch_size=64, shuffle=False, bucket_by_length=False, generator=None
+    ):
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.bucket_by_length = bucket_by_length
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def _batch_indices(self) -> list[torch.Tensor]:
+        n = len(self.dataset)
+        if not self.shuffle:
+            # Evaluation keeps the data's order: skorch concatenates outputs as they come.
+            return list(torch.split(torch.arange(n), self.batch_size))
+        order = torch.randperm(n, generator=self.generator)
+        if self.bucket_by_length:
+            window = self.batch_size * self.window_batches
+            chunks = []
+            for chunk in torch.split(order, window):
+                chunks.append(chunk[torch.argsort(self.dataset.lengths[chunk], stable=True)])
+            batches = list(torch.split(torch.cat(chunks), self.batch_size))
+            permutation = torch.randperm(len(batches), generator=self.generator)
+            return [batches[i] for i in permutation]
+        return list(torch.split(order, self.batch_size))
+
+    def __iter__(self):
+        for index in self._batch_indices():
+            yield self.dataset.batch(index)
+
+
+class SequenceNet(NeuralNetClassifier):
+    """skorch classifier whose loss is weighted per sample.
+
+    The criterion must use ``reduction="none"``; ``get_loss`` averages the
+    per-sample losses weighted by the batch's ``weights`` (class weight times
+    sample weight), the empirical risk that scikit-learn estimators minimise.
+    Internal: users meet it as ``SeqAttentionClassifier.net_``.
+    """
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        return self.module_(x["x"], x["lengths"], **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device)
+        losses = self.criterion_(y_pred, y_true)  # (batch,)
+        weights = to_tensor(X["weights"], device=self.device)
+        return (losses * weights).mean()

@@ -1,0 +1,249 @@
+"""The one place that parses user input ``X`` into padded sequences.
+
+The data contract
+-----------------
+``X`` is one of
+
+* a float array ``(n_samples, n_timesteps, n_features)``; a step is padding
+  when all its features equal ``mask_value`` (NaN allowed as a mask value).
+  Pre-, post- and interior padding are all understood (padded steps are
+  skipped, as Keras' ``Masking`` layer does);
+* a 2-D array ``(n_samples, n_timesteps)``, read as univariate sequences;
+* a list of ``(n_timesteps_i, n_features)`` (or ``(n_timesteps_i,)``) arrays
+  whose every step is real, whatever its values.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._data import compact_padding, pad_sequences, padding_mask
+
+__all__ = ["Sequences", "check_mask_value", "check_sequences"]
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """Validated sequences in the package's internal, post-padded layout.
+
+    Attributes
+    ----------
+    data : ndarray of float32, shape (n_samples, max_length, n_features)
+        Real steps first, zeros after.
+    lengths : ndarray of int64, shape (n_samples,)
+    positions : ndarray of int64, shape (n_samples, max_length)
+        Original time index of each step of ``data``.
+    n_timesteps : int
+        Length of the caller's time axis (outputs per step use it).
+    """
+
+    data: np.ndarray
+    lengths: np.ndarray
+    positions: np.ndarray
+    n_timesteps: int
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def take(self, indices) -> Sequences:
+        """Return the samples at ``indices``."""
+        return Sequences(
+            self.data[indices], self.lengths[indices], self.positions[indices], self.n_timesteps
+        )
+
+    def scatter_steps(self, values: np.ndarray) -> np.ndarray:
+        """Place per-step ``values`` (n, max_length, ...) on the caller's time axis.
+
+        Padded steps receive zero.
+        """
+        n, width = values.shape[:2]
+        out = np.zeros((n, self.n_timesteps) + values.shape[2:], dtype=values.dtype)
+        real = np.arange(width)[None, :] < self.lengths[:, None]
+        rows = np.broadcast_to(np.arange(n)[:, None], (n, width))
+        out[rows[real], self.positions[:, :width][real]] = values[real]
+        return out
+
+    def scatter_pairs(self, values: np.ndarray) -> np.ndarray:
+        """Place step-by-step maps ``(n, max_length, max_length)`` on the caller's time axes.
+
+        Rows and columns of padded steps receive zero.
+        """
+        n, width = values.shape[:2]
+        out = np.zeros((n, self.n_timesteps, self.n_timesteps), dtype=values.dtype)
+        real = np.arange(width)[None, :] < self.lengths[:, None]  # (n, width)
+        pairs = real[:, :, None] & real[:, None, :]  # (n, width, width)
+        sample, q, k = np.nonzero(pairs)
+        pos = self.positions[:, :width]
+        out[sample, pos[sample, q], pos[sample, k]] = values[sample, q, k]
+        return out
+
+
+def check_mask_value(mask_value) -> float:
+    """Validate ``mask_value``: a real number or NaN."""
+    if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+        raise TypeError(
+            f"mask_value must be a real number or NaN, got {mask_value!r} "
+            f"of type {type(mask_value).__name__}."
+        )
+    return float(mask_value)
+
+
+def _as_numeric(array, input_name: str) -> np.ndarray:
+    """Convert to a numeric ndarray, with errors that name the input."""
+    try:
+        array = np.asarray(array)
+    except ValueError as exc:  # e.g. inhomogeneous nested lists
+        raise ValueError(f"{input_name} could not be read as an array: {exc}") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {input_name} has dtype {array.dtype}.")
+    if array.dtype.kind == "O":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{input_name} must hold numbers; converting its object array failed: {exc}"
+            ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{input_name} must hold numbers, got an array of dtype {array.dtype}.")
+    return array
+
+
+def _check_ragged(X, input_name: str) -> tuple[np.ndarray, np.ndarray]:
+    items = []
+    n_features = None
+    for i, item in enumerate(X):
+        item = _as_numeric(item, f"{input_name}[{i}]")
+        if item.ndim == 1:
+            item = item[:, None]
+        if item.ndim != 2:
+            raise ValueError(
+                f"{input_name}[{i}] must be a 2-D (n_timesteps, n_features) array, "
+                f"got shape {item.shape}."
+            )
+        if item.shape[0] == 0:
+            raise ValueError(f"{input_name}[{i}] has 0 timesteps; every sequence needs one.")
+        if n_features is None:
+            n_features = item.shape[1]
+        elif item.shape[1] != n_features:
+            raise ValueError(
+                f"Sequences in {input_name} must share one feature count: {input_name}[0] has "
+                f"{n_features} features per step, {input_name}[{i}] has {item.shape[1]}."
+            )
+        if not np.isfinite(item).all():
+            raise ValueError(
+                f"{input_name}[{i}] contains NaN or infinity; in a list every step is real."
+            )
+        items.append(item)
+    return pad_sequences(items)
+
+
+def _check_features(estimator, n_features: int, reset: bool) -> None:
+    if estimator is None:
+        return
+    if reset:
+        estimator.n_features_in_ = n_features
+        return
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and n_features != expected:
+        raise ValueError(
+            f"X has {n_features} features per step, but {type(estimator).__name__} "
+            f"was fitted with {expected}."
+        )
+
+
+def check_sequences(
+    X,
+    *,
+    mask_value: float = 0.0,
+    estimator=None,
+    reset: bool = False,
+    input_name: str = "X",
+) -> Sequences:
+    """Validate ``X`` and return it as post-padded float32 sequences.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays of shape (n_timesteps_i, n_features)
+        Padded sequences, univariate sequences, or a ragged list.
+    mask_value : float, default=0.0
+        Value that marks a padded step (on every feature) in array input.
+    estimator : estimator instance, default=None
+        When given, ``n_features_in_`` is set (``reset=True``) or checked.
+    reset : bool, default=False
+        Whether to set ``estimator.n_features_in_`` rather than check it.
+    input_name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    Sequences
+        ``data``, ``lengths``, ``positions`` and ``n_timesteps``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, empty input, NaN or infinity inside real
+        steps, a sequence made only of padding, or a feature-count mismatch.
+    TypeError
+        Non-numeric input.
+    """
+    mask_value = check_mask_value(mask_value)
+    if isinstance(X, (list, tuple)) and len(X) == 0:
+        raise ValueError(f"{input_name} is an empty list; at least one sequence is needed.")
+    if isinstance(X, (list, tuple)) and not np.isscalar(X[0]):
+        data, lengths = _check_ragged(X, input_name)
+        n, width = lengths.shape[0], data.shape[1]
+        positions = np.broadcast_to(np.arange(width, dtype=np.int64), (n, width))
+        _check_features(estimator, data.shape[2], reset)
+        return Sequences(data, lengths, np.ascontiguousarray(positions), width)
+
+    X = _as_numeric(X, input_name)
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise ValueError(
+            f"{input_name} must be a 3-D array (n_samples, n_timesteps, n_features), a 2-D "
+            f"array of univariate sequences or a list of 2-D arrays; got an array with "
+            f"ndim={X.ndim} and shape {X.shape}."
+        )
+    n_samples, n_timesteps, n_features = X.shape
+    if n_samples == 0:
+        raise ValueError(f"{input_name} has 0 sample(s) (shape {X.shape}); at least 1 is needed.")
+    if n_timesteps == 0:
+        raise ValueError(f"{input_name} has 0 timesteps (shape {X.shape}); at least 1 is needed.")
+    if n_features == 0:
+        raise ValueError(
+            f"{input_name} has 0 feature(s) per step (shape {X.shape}); at least 1 is needed."
+        )
+    X = np.array(X, dtype=np.float32, order="C")  # always a private copy
+    is_padding = padding_mask(X, mask_value)
+    bad = ~np.isfinite(X)
+    if np.isnan(mask_value):
+        bad &= ~is_padding[:, :, None]
+    if bad.any():
+        sample, step, _ = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{input_name} contains NaN or infinity inside real steps (first at sample "
+            f"{sample}, step {step}); only padded steps, where every feature equals "
+            f"mask_value, may hold the mask value."
+        )
+    empty = np.flatnonzero(is_padding.all(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"{empty.size} sequence(s) of {input_name} contain only padding (every step equals "
+            f"mask_value={mask_value}), e.g. sample {empty[0]}; each needs a real step."
+        )
+    _check_features(estimator, n_features, reset)
+    data, lengths, positions = compact_padding(X, is_padding)
+    # Cut the time axis to the longest real sequence: trailing padding costs nothing.
+    width = int(lengths.max())
+    return Sequences(
+        np.ascontiguousarray(data[:, :width]),
+        lengths,
+        np.ascontiguousarray(positions[:, :width]),
+        n_timesteps,
+    )
