@@ -443,7 +443,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                         continue
                     logits[index] = out[0].float().cpu().numpy()
                     pool_w[index, :t] = out[1].float().cpu().numpy()
-                    for full, layer_map in zip(maps, out[2]):
+                    for full, layer_map in zip(maps, out[2], strict=True):
                         full[index, :t, :t] = layer_map.float().cpu().numpy()
         finally:
             module.train(was_training)

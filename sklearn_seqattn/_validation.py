@@ -60,7 +60,7 @@ class Sequences:
         Padded steps receive zero.
         """
         n, width = values.shape[:2]
-        out = np.zeros((n, self.n_timesteps) + values.shape[2:], dtype=values.dtype)
+        out = np.zeros((n, self.n_timesteps, *values.shape[2:]), dtype=values.dtype)
         real = np.arange(width)[None, :] < self.lengths[:, None]
         rows = np.broadcast_to(np.arange(n)[:, None], (n, width))
         out[rows[real], self.positions[:, :width][real]] = values[real]
