@@ -21,8 +21,14 @@ from skorch.helper import predefined_split
 
 from ._module import SeqAttentionModule
 from ._params import check_params, resolve_device
-from ._random import draw_seed, isolated_torch_rng
-from ._skorch import SequenceBatchLoader, SequenceDataset, SequenceNet
+from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
+from ._skorch import (
+    AcceleratedSequenceNet,
+    SequenceBatchLoader,
+    SequenceDataset,
+    SequenceNet,
+    autocast_context,
+)
 from ._validation import Sequences, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
@@ -118,6 +124,17 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``).
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Torch device; "auto" picks CUDA when available.
+    autocast : bool, default=False
+        Run forward passes under bfloat16 autocast (CPU or CUDA): faster on
+        hardware with bfloat16 units, at a small cost in precision.
+    deterministic : bool, default=False
+        Use only deterministic torch kernels during ``fit`` and prediction.
+        Results on CPU are reproducible without it; on CUDA it additionally
+        needs ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` in the environment and makes
+        same-seed runs on the same GPU and software identical.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's ``AccelerateMixin`` (multi-GPU, mixed
+        precision); ``device`` is then left to the accelerator.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. The caller's global numpy and torch random states are left
@@ -183,6 +200,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         bucket_by_length=True,
         callbacks=None,
         device="cpu",
+        autocast=False,
+        deterministic=False,
+        accelerator=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -213,6 +233,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.bucket_by_length = bucket_by_length
         self.callbacks = callbacks
         self.device = device
+        self.autocast = autocast
+        self.deterministic = deterministic
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -259,20 +282,20 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         train_ds = self._dataset(seqs, y_idx, weights, train_idx)
         valid_ds = None if valid_idx is None else self._dataset(seqs, y_idx, weights, valid_idx)
-        if continuing:
-            net = self.net_
-            net.train_split = None if valid_ds is None else predefined_split(valid_ds)
-            n_before = len(net.history)
-            with isolated_torch_rng(seed, device) as generator:
+        with (
+            deterministic_algorithms(self.deterministic, device),
+            isolated_torch_rng(seed, device) as generator,
+        ):
+            if continuing:
+                net = self.net_
+                net.train_split = None if valid_ds is None else predefined_split(valid_ds)
                 net.iterator_train__generator = generator
-                net.partial_fit(train_ds, None)
-            self.n_iter_ = len(net.history) - n_before
-        else:
-            with isolated_torch_rng(seed, device) as generator:
+            else:
                 net = self._build_net(seqs.data.shape[2], len(classes), device, generator, valid_ds)
                 net.initialize()
-                net.partial_fit(train_ds, None)
-            self.n_iter_ = len(net.history)
+            n_before = len(net.history)
+            net.partial_fit(train_ds, None)
+        self.n_iter_ = len(net.history) - n_before
         # The generator belongs to this fit; plain attributes (skorch's set_params would
         # re-initialise the net).
         net.iterator_train__generator = None
@@ -383,7 +406,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(("lr_schedule", policy))
         for i, callback in enumerate(self.callbacks or []):
             callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
-        return SequenceNet(
+        if self.accelerator is not None:
+            net_class, placement = AcceleratedSequenceNet, {"accelerator": self.accelerator}
+            device = None  # the accelerator places tensors
+        else:
+            net_class, placement = SequenceNet, {}
+        return net_class(
+            **placement,
             module=SeqAttentionModule,
             module__n_features=n_features,
             module__n_classes=n_classes,
@@ -405,6 +434,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             callbacks__valid_acc=None,
             classes=list(range(n_classes)),
             device=device,
+            autocast=self.autocast,
             verbose=self.verbose,
         )
 
@@ -421,7 +451,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         array per self-attention block, all in the order of ``seqs``.
         """
         module = self.net_.module_
-        device = self.net_.device
+        device = next(module.parameters()).device
         width = seqs.data.shape[1]
         # Sorting by length lets each batch stop at its own longest sequence.
         order = np.argsort(seqs.lengths, kind="stable")
@@ -431,7 +461,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         was_training = module.training
         module.eval()
         try:
-            with torch.inference_mode():
+            with (
+                torch.inference_mode(),
+                deterministic_algorithms(self.deterministic, str(device)),
+                autocast_context(device, self.autocast),
+            ):
                 for start in range(0, len(seqs), self.batch_size):
                     index = order[start : start + self.batch_size]
                     lengths = torch.as_tensor(seqs.lengths[index])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import os
 import secrets
 
 import numpy as np
 import torch
 
-__all__ = ["draw_seed", "isolated_torch_rng"]
+__all__ = ["deterministic_algorithms", "draw_seed", "isolated_torch_rng"]
 
 
 def draw_seed(random_state) -> int:
@@ -50,3 +51,38 @@ def isolated_torch_rng(seed: int, device: str = "cpu"):
             with torch.cuda.device(index):
                 torch.cuda.manual_seed(seed)
         yield torch.Generator().manual_seed(seed)
+
+
+@contextlib.contextmanager
+def deterministic_algorithms(enabled: bool, device: str = "cpu"):
+    """Ask torch for deterministic kernels inside the block, restoring the flags after.
+
+    On CPU the package's results are reproducible without it. On CUDA, LSTM
+    and attention kernels are only deterministic with
+    ``CUBLAS_WORKSPACE_CONFIG`` set before the process starts.
+    """
+    if not enabled:
+        yield
+        return
+    if str(device).startswith("cuda") and os.environ.get("CUBLAS_WORKSPACE_CONFIG") not in (
+        ":4096:8",
+        ":16:8",
+    ):
+        raise ValueError(
+            "deterministic=True on CUDA needs the environment variable "
+            "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) set before Python starts."
+        )
+    cudnn = torch.backends.cudnn
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn.deterministic,
+        cudnn.benchmark,
+    )
+    torch.use_deterministic_algorithms(True)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        cudnn.deterministic, cudnn.benchmark = previous[2], previous[3]

@@ -10,10 +10,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
-__all__ = ["SequenceBatchLoader", "SequenceDataset", "SequenceNet"]
+__all__ = [
+    "AcceleratedSequenceNet",
+    "SequenceBatchLoader",
+    "SequenceDataset",
+    "SequenceNet",
+    "autocast_context",
+]
+
+
+def autocast_context(device, enabled: bool):
+    """bfloat16 autocast on the device's type (CPU or CUDA) when ``enabled``."""
+    device_type = torch.device(device).type if device is not None else "cpu"
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
 
 
 class SequenceDataset(Dataset):
@@ -109,15 +122,29 @@ class SequenceNet(NeuralNetClassifier):
     The criterion must use ``reduction="none"``; ``get_loss`` averages the
     per-sample losses weighted by the batch's ``weights`` (class weight times
     sample weight), the empirical risk that scikit-learn estimators minimise.
+    With ``autocast=True`` the forward pass runs under bfloat16 autocast.
     Internal: users meet it as ``SeqAttentionClassifier.net_``.
     """
 
+    def __init__(self, *args, autocast=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.autocast = autocast
+
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
-        return self.module_(x["x"], x["lengths"], **fit_params)
+        with autocast_context(self.device, self.autocast):
+            return self.module_(x["x"], x["lengths"], **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
-        losses = self.criterion_(y_pred, y_true)  # (batch,)
+        losses = self.criterion_(y_pred.float(), y_true)  # (batch,)
         weights = to_tensor(X["weights"], device=self.device)
         return (losses * weights).mean()
+
+
+class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
+    """:class:`SequenceNet` trained through Hugging Face ``accelerate``.
+
+    Used when ``SeqAttentionClassifier(accelerator=...)`` is given; device
+    placement, mixed precision and distribution are then the accelerator's.
+    """
