@@ -305,7 +305,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_y(self, y, n_samples: int) -> np.ndarray:
         if y is None:
-            raise ValueError("SeqAttentionClassifier requires y to be passed, but y is None.")
+            raise ValueError(
+                "SeqAttentionClassifier requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(y, warn=True)
         if len(y) != n_samples:
             raise ValueError(
@@ -337,7 +339,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             if not np.isfinite(sw).all() or (sw < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative.")
             if sw.sum() <= 0:
-                raise ValueError("sample_weight must have a positive sum.")
+                raise ValueError("sample_weight is all zero: at least one weight must be positive.")
             weights = weights * sw
         return weights
 
@@ -504,7 +506,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, of shape (n_samples,)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks fitted state before classes_ is read
+        return self.classes_[proba.argmax(axis=1)]
 
     def attention_weights(self, X, *, return_layer_maps: bool = False):
         """Where the model looked: pooling weights per time step.
@@ -535,6 +538,78 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         if not return_layer_maps:
             return weights
         return weights, [seqs.scatter_pairs(m) for m in maps]
+
+    # -------------------------------------------------------- persistence
+    def save(self, path):
+        """Save the fitted model to a folder, without pickle.
+
+        Writes ``config.json`` (hyper-parameters, classes, versions),
+        ``weights.safetensors`` and ``history.json``. ``callbacks`` and
+        ``accelerator`` are not saved; the optimizer is saved by its
+        ``torch.optim`` name (other optimizer classes are refused).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination folder, created if needed.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        from ._persistence import save_estimator
+
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save`.
+
+        Only JSON and safetensors files are read: nothing is unpickled, so a
+        model from an untrusted source cannot run code. A model trained on a
+        device that is missing here (e.g. CUDA) is loaded on the CPU.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The folder written by :meth:`save`.
+
+        Returns
+        -------
+        SeqAttentionClassifier
+            The fitted estimator.
+        """
+        from ._persistence import load_estimator
+
+        return load_estimator(cls, path)
+
+    def to_onnx(self, path, *, opset_version=None):
+        """Export the probability graph to ONNX (needs the ``onnx`` extra).
+
+        The graph's inputs are ``x``, float32 ``(batch, time, n_features)``
+        post-padded (real steps of sample ``i`` first, in
+        ``x[i, :lengths[i]]``), and ``lengths``, int64 ``(batch,)``; its output
+        is ``probabilities`` ``(batch, n_classes)`` in the order of
+        ``classes_``. Batch and time are dynamic. Bring other layouts (pre- or
+        interior padding, ragged lists) into this one as ``check_sequences``
+        does, e.g. with ``sklearn_seqattn._onnx.onnx_inputs(clf, X)``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination ``.onnx`` file.
+        opset_version : int or None, default=None
+            ONNX opset; None lets torch choose.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        from ._onnx import to_onnx
+
+        return to_onnx(self, path, opset_version=opset_version)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

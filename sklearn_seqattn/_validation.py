@@ -19,6 +19,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from ._data import compact_padding, pad_sequences, padding_mask
 
@@ -201,14 +202,25 @@ def check_sequences(
         _check_features(estimator, data.shape[2], reset)
         return Sequences(data, lengths, np.ascontiguousarray(positions), width)
 
+    if sparse.issparse(X):
+        raise TypeError(
+            f"Sparse data was passed for {input_name}, but dense data is required: sparse "
+            "input is not supported. Use X.toarray() to convert to a dense array."
+        )
     X = _as_numeric(X, input_name)
     if X.ndim == 2:
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required: a 2-D "
+                f"{input_name} holds univariate sequences and needs at least one timestep."
+            )
         X = X[:, :, None]
     if X.ndim != 3:
         raise ValueError(
             f"{input_name} must be a 3-D array (n_samples, n_timesteps, n_features), a 2-D "
             f"array of univariate sequences or a list of 2-D arrays; got an array with "
-            f"ndim={X.ndim} and shape {X.shape}."
+            f"ndim={X.ndim} and shape {X.shape}. Reshape your data, e.g. X.reshape(1, -1) "
+            "for a single univariate sequence."
         )
     n_samples, n_timesteps, n_features = X.shape
     if n_samples == 0:
