@@ -1,0 +1,86 @@
+"""Padding never changes a prediction: more padding, pre vs post, ragged vs padded."""
+
+import numpy as np
+import pytest
+from _helpers import add_padding
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_seqattn import SeqAttentionClassifier
+
+ATOL = 1e-5
+
+
+def _real(X):
+    return ~(np.isnan(X) | (X == 0)).all(axis=-1)
+
+
+def _to_pre_padding(X):
+    """Move each sequence's real steps to the end of the time axis (NaN padding stays NaN)."""
+    out = np.full_like(X, np.nan if np.isnan(X).any() else 0.0)
+    real = _real(X)
+    for i in range(len(X)):
+        steps = X[i, real[i]]
+        out[i, X.shape[1] - len(steps) :] = steps
+    return out
+
+
+def _to_list(X):
+    real = ~(X == 0).all(axis=-1)
+    return [X[i, real[i]] for i in range(len(X))]
+
+
+@pytest.fixture(scope="module", params=[0, 2], ids=["pooling_only", "two_attention_layers"])
+def fitted(request, seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(
+        dense_units=8,
+        lstm_units=8,
+        n_attention_layers=request.param,
+        n_heads=2,
+        max_epochs=3,
+        early_stopping=False,
+        random_state=0,
+    )
+    return clf.fit(X, y), X[:80]
+
+
+def test_more_padding_gives_the_same_probabilities(fitted):
+    clf, X = fitted
+    expected = clf.predict_proba(X)
+    assert_allclose(clf.predict_proba(add_padding(X, 17)), expected, atol=ATOL)
+
+
+def test_pre_and_post_padding_give_the_same_probabilities(fitted):
+    clf, X = fitted
+    expected = clf.predict_proba(X)
+    assert_allclose(clf.predict_proba(_to_pre_padding(X)), expected, atol=ATOL)
+    assert_allclose(clf.predict_proba(add_padding(X, 5, side="pre")), expected, atol=ATOL)
+
+
+def test_ragged_list_gives_the_same_probabilities_as_the_padded_array(fitted):
+    clf, X = fitted
+    assert_allclose(clf.predict_proba(_to_list(X)), clf.predict_proba(X), atol=ATOL)
+
+
+def test_attention_weights_follow_the_callers_time_axis(fitted):
+    clf, X = fitted
+    post = clf.attention_weights(X)
+    pre = clf.attention_weights(_to_pre_padding(X))
+    real = ~(X == 0).all(axis=-1)
+    assert post.shape == X.shape[:2]
+    assert_array_equal(post[~real], 0)
+    assert_allclose(post.sum(axis=1), 1, atol=1e-5)
+    # The weight of each real step moves with the step.
+    assert_allclose(np.sort(pre, axis=1), np.sort(post, axis=1), atol=ATOL)
+    assert_allclose(pre[:, -1][real.sum(1) == X.shape[1]], post[:, -1][real.sum(1) == X.shape[1]])
+    assert_allclose(pre[_to_pre_padding(X).any(-1)], post[real], atol=ATOL)
+
+
+def test_nan_as_mask_value(seq_data):
+    X, y, _ = seq_data
+    X_nan = np.where((X == 0).all(axis=-1, keepdims=True), np.nan, X)
+    params = dict(lstm_units=6, dense_units=6, max_epochs=2, early_stopping=False, random_state=0)
+    zero = SeqAttentionClassifier(**params).fit(X, y)
+    nan = SeqAttentionClassifier(**params, mask_value=np.nan).fit(X_nan, y)
+    assert_allclose(nan.predict_proba(X_nan), zero.predict_proba(X), atol=ATOL)
+    assert_allclose(nan.predict_proba(_to_pre_padding(X_nan)), zero.predict_proba(X), atol=ATOL)
