@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -258,6 +259,24 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : SeqAttentionClassifier
+
+        Notes
+        -----
+        Interrupting training (Ctrl-C, or a callback raising
+        ``KeyboardInterrupt``) ends ``fit`` early without an exception: skorch
+        stops at once and runs its end-of-training callbacks. With
+        ``early_stopping=True`` the weights of the epoch with the best
+        validation loss so far are restored and those of an unfinished epoch
+        are discarded; with ``early_stopping=False``, or before any epoch has
+        finished, the weights at the moment of interruption are kept.
+        ``history_`` and ``n_iter_`` include the interrupted epoch; the model
+        can then predict, be saved and be pickled. Other exceptions propagate;
+        the caller's random state and torch's deterministic flags are restored
+        either way.
+
+        With ``warm_start=True`` a second call continues from the fitted
+        weights for ``max_epochs`` more epochs, using the current ``lr``,
+        ``batch_size`` and ``max_epochs``; the architecture is kept.
         """
         check_params(self)
         device = resolve_device(self.device)
@@ -268,7 +287,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(
                 "SeqAttentionClassifier needs samples of at least 2 classes in y; "
-                f"got 1 class: {classes[0]!r}."
+                f"got 1 class: {classes.tolist()[0]!r}."
             )
         if continuing and not np.array_equal(classes, self.classes_):
             raise ValueError(
@@ -288,6 +307,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         ):
             if continuing:
                 net = self.net_
+                # Training-loop settings may have changed since the last fit.
+                net.max_epochs, net.batch_size = self.max_epochs, self.batch_size
+                net.lr = self.lr
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = self.lr
                 net.train_split = None if valid_ds is None else predefined_split(valid_ds)
                 net.iterator_train__generator = generator
             else:
@@ -319,7 +343,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
         """Per-sample loss weight: class weight of its label times its sample weight."""
         if isinstance(self.class_weight, dict):
-            missing = [c for c in classes if c not in self.class_weight]
+            missing = [c for c in classes.tolist() if c not in self.class_weight]
             if missing:
                 raise ValueError(
                     f"class_weight dict {self.class_weight!r} has no weight for class(es) "
@@ -328,7 +352,10 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight_ = compute_class_weight(self.class_weight, classes=classes, y=y)
         weights = self.class_weight_[y_idx].astype(np.float64)
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float64)
+            try:
+                sw = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"sample_weight must hold numbers: {exc}") from None
             if sw.ndim == 0:
                 sw = np.full(n_samples, float(sw))
             if sw.shape != (n_samples,):
@@ -337,7 +364,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                     f"got shape {sw.shape}."
                 )
             if not np.isfinite(sw).all() or (sw < 0).any():
-                raise ValueError("sample_weight must be finite and non-negative.")
+                bad = int(np.flatnonzero(~np.isfinite(sw) | (sw < 0))[0])
+                raise ValueError(
+                    "sample_weight must be finite and non-negative, got "
+                    f"sample_weight[{bad}]={float(sw[bad])!r}."
+                )
             if sw.sum() <= 0:
                 raise ValueError("sample_weight is all zero: at least one weight must be positive.")
             weights = weights * sw
@@ -409,6 +440,16 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         for i, callback in enumerate(self.callbacks or []):
             callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
         if self.accelerator is not None:
+            if getattr(self.accelerator, "num_processes", 1) > 1 and not isinstance(
+                self.random_state, numbers.Integral
+            ):
+                # Every process must draw the same validation split and batch order,
+                # or the shards of the training data overlap.
+                raise ValueError(
+                    "Training with an accelerator over "
+                    f"{self.accelerator.num_processes} processes needs an int random_state, "
+                    f"shared by all processes; got random_state={self.random_state!r}."
+                )
             net_class, placement = AcceleratedSequenceNet, {"accelerator": self.accelerator}
             device = None  # the accelerator places tensors
         else:

@@ -16,6 +16,8 @@ from torch import nn
 __all__ = ["AttentionPooling", "MaskedBiLSTM", "SelfAttentionBlock", "SeqAttentionModule"]
 
 POOLINGS = ("attention", "mean", "max", "last")
+# torch.compiler.is_exporting is missing from older torch releases, which cannot export anyway.
+_is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
 
 
 def real_step_mask(lengths: torch.Tensor, n_timesteps: int) -> torch.Tensor:
@@ -217,7 +219,9 @@ class SeqAttentionModule(nn.Module):
         """
         lengths = lengths.to(x.device)
         # Trailing padding common to the whole batch is dropped: it costs time only.
-        x = x[:, : int(lengths.max())]  # (batch, time, features)
+        # Export skips the cut (its size depends on the data); masking gives the same result.
+        if not _is_exporting():
+            x = x[:, : int(lengths.max())]  # (batch, time, features)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
         h = self.front_end(x)
         h = self.lstm(h, lengths)  # (batch, time, hidden)

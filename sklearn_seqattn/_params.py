@@ -6,12 +6,21 @@ import numbers
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 
 from ._module import POOLINGS
 
 __all__ = ["LR_SCHEDULES", "check_params", "resolve_device"]
 
 LR_SCHEDULES = (None, "plateau", "cosine")
+_BOOL_PARAMS = (
+    "bidirectional",
+    "early_stopping",
+    "bucket_by_length",
+    "autocast",
+    "deterministic",
+    "warm_start",
+)
 
 
 def _check_int(name, value, low, high=None):
@@ -66,9 +75,14 @@ def check_params(est) -> None:
             f"(2 if bidirectional else 1) = {width}."
         )
     if not (isinstance(est.optimizer, type) and issubclass(est.optimizer, torch.optim.Optimizer)):
+        received = (
+            f"an instance of {type(est.optimizer).__name__} (pass the class itself)"
+            if isinstance(est.optimizer, torch.optim.Optimizer)
+            else repr(est.optimizer)
+        )
         raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer subclass such as torch.optim.AdamW, "
-            f"got {est.optimizer!r}."
+            "optimizer must be a torch.optim.Optimizer subclass such as torch.optim.AdamW, "
+            f"got {received}."
         )
     if not isinstance(est.class_weight, (type(None), dict, str)) or (
         isinstance(est.class_weight, str) and est.class_weight != "balanced"
@@ -76,6 +90,51 @@ def check_params(est) -> None:
         raise ValueError(
             f"class_weight must be None, 'balanced' or a dict, got {est.class_weight!r}."
         )
+    for name in _BOOL_PARAMS:
+        value = getattr(est, name)
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
+    if isinstance(est.verbose, bool) or not isinstance(est.verbose, numbers.Integral):
+        raise TypeError(f"verbose must be an int, got {est.verbose!r}.")
+    if est.verbose < 0:
+        raise ValueError(f"verbose must be >= 0, got {est.verbose}.")
+    _check_scoring(est.scoring)
+    _check_callbacks(est.callbacks)
+    if est.accelerator is not None and not hasattr(est.accelerator, "prepare"):
+        raise TypeError(
+            f"accelerator must be None or an accelerate.Accelerator, got {est.accelerator!r}."
+        )
+
+
+def _check_scoring(scoring) -> None:
+    if callable(scoring):
+        return
+    if not isinstance(scoring, str):
+        raise TypeError(f"scoring must be a scorer name or a callable, got {scoring!r}.")
+    from sklearn.metrics import get_scorer_names
+
+    if scoring not in get_scorer_names():
+        raise ValueError(
+            f"scoring must be a scikit-learn scorer name (see "
+            f"sklearn.metrics.get_scorer_names()) or a callable, got {scoring!r}."
+        )
+
+
+def _check_callbacks(callbacks) -> None:
+    if callbacks is None:
+        return
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be None or a list of skorch callbacks, got {callbacks!r}.")
+    for i, item in enumerate(callbacks):
+        callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+        if isinstance(item, tuple) and not isinstance(item[0], str):
+            callback = None
+        is_class = isinstance(callback, type) and issubclass(callback, Callback)
+        if not (isinstance(callback, Callback) or is_class):
+            raise TypeError(
+                f"callbacks[{i}] must be a skorch Callback or a (name, Callback) tuple, "
+                f"got {item!r}."
+            )
 
 
 def resolve_device(device) -> str:

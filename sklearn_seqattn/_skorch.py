@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.hf import AccelerateMixin
-from skorch.utils import to_tensor
+from skorch.utils import to_device, to_tensor
 from torch.utils.data import Dataset
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "SequenceBatchLoader",
     "SequenceDataset",
     "SequenceNet",
+    "ShardedBatchLoader",
     "autocast_context",
 ]
 
@@ -142,9 +143,101 @@ class SequenceNet(NeuralNetClassifier):
         return (losses * weights).mean()
 
 
+class ShardedBatchLoader:
+    """A :class:`SequenceBatchLoader` split across the processes of an accelerator.
+
+    ``accelerator.prepare`` only wraps ``torch.utils.data.DataLoader``; our
+    loader is returned untouched, so this wrapper does the two things prepare
+    would: it moves every batch to ``device``, and with ``num_processes > 1``
+    it gives process ``k`` every ``num_processes``-th batch starting at ``k``.
+    All processes draw the same batch order (the loader's generator is seeded
+    from the same ``random_state``), and the list of batches is padded by
+    repeating its first batches so every process runs the same number of
+    steps, as distributed data parallel requires.
+
+    Parameters
+    ----------
+    loader : SequenceBatchLoader
+    device : torch.device or None
+        Where batches go; None leaves them where they are.
+    num_processes : int, default=1
+    process_index : int, default=0
+    """
+
+    def __init__(self, loader, device=None, num_processes=1, process_index=0):
+        self.loader = loader
+        self.device = device
+        self.num_processes = num_processes
+        self.process_index = process_index
+
+    def __len__(self) -> int:
+        return -(-len(self.loader) // self.num_processes)
+
+    def __iter__(self):
+        batches = self.loader._batch_indices()
+        if self.num_processes > 1:
+            n_padded = len(self) * self.num_processes
+            batches = [batches[i % len(batches)] for i in range(n_padded)]
+            batches = batches[self.process_index :: self.num_processes]
+        for index in batches:
+            X, y = self.loader.dataset.batch(index)
+            yield to_device(X, self.device), to_device(y, self.device)
+
+
 class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
     """:class:`SequenceNet` trained through Hugging Face ``accelerate``.
 
     Used when ``SeqAttentionClassifier(accelerator=...)`` is given; device
     placement, mixed precision and distribution are then the accelerator's.
+    Training batches are sharded across processes by
+    :class:`ShardedBatchLoader`; every process evaluates the whole validation
+    set itself, so validation scores (and early stopping) agree everywhere
+    without gathering.
     """
+
+    def _initialize_callbacks(self):
+        # skorch's PrintLog prints through any sink other than ``print`` whatever
+        # ``verbose`` says; keep the accelerator's main-process print for verbose > 0.
+        if self.callbacks__print_log__sink == "auto" and not self.verbose:
+            self.callbacks__print_log__sink = print
+        return super()._initialize_callbacks()
+
+    def _initialize_accelerator(self):
+        # With several processes, prepare() wraps modules in DistributedDataParallel,
+        # which refuses a module without trainable parameters, like the loss; only
+        # criteria with parameters are handed to the accelerator.
+        criteria = self._criteria
+        self._criteria = [
+            name
+            for name in criteria
+            if any(
+                p.requires_grad for p in getattr(getattr(self, name + "_"), "parameters", list)()
+            )
+        ]
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            self._criteria = criteria
+
+    def _batch_device(self):
+        return self.accelerator.device if self.accelerator.device_placement else None
+
+    def get_iterator(self, dataset, training=False):
+        # Skip AccelerateMixin.get_iterator: prepare() would return our loader as is.
+        loader = SequenceNet.get_iterator(self, dataset, training=training)
+        if not training:
+            return ShardedBatchLoader(loader, self._batch_device())
+        accelerator = self.accelerator
+        return ShardedBatchLoader(
+            loader, self._batch_device(), accelerator.num_processes, accelerator.process_index
+        )
+
+    def evaluation_step(self, batch, training=False):
+        # Each process holds the whole validation set: nothing to gather.
+        return SequenceNet.evaluation_step(self, batch, training=training)
+
+    def infer(self, x, **fit_params):
+        device = self._batch_device()
+        x = to_tensor(x, device=device)
+        with autocast_context(device, self.autocast):
+            return self.module_(x["x"], x["lengths"], **fit_params)

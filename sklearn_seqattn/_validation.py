@@ -133,9 +133,16 @@ def _check_ragged(X, input_name: str) -> tuple[np.ndarray, np.ndarray]:
                 f"Sequences in {input_name} must share one feature count: {input_name}[0] has "
                 f"{n_features} features per step, {input_name}[{i}] has {item.shape[1]}."
             )
-        if not np.isfinite(item).all():
+        with np.errstate(over="ignore"):
+            bad = ~np.isfinite(item.astype(np.float32))
+        if bad.any():
+            step, feature = np.argwhere(bad)[0]
+            found = repr(float(item[step, feature]))
+            if np.isfinite(item[step, feature]):
+                found += ", beyond the float32 range"
             raise ValueError(
-                f"{input_name}[{i}] contains NaN or infinity; in a list every step is real."
+                f"{input_name}[{i}] contains NaN or infinity (first at step {step}, feature "
+                f"{feature}: {found}); in a list every step is real."
             )
         items.append(item)
     return pad_sequences(items)
@@ -231,17 +238,23 @@ def check_sequences(
         raise ValueError(
             f"{input_name} has 0 feature(s) per step (shape {X.shape}); at least 1 is needed."
         )
-    X = np.array(X, dtype=np.float32, order="C")  # always a private copy
+    original = X
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
+        X = np.array(X, dtype=np.float32, order="C")  # always a private copy
     is_padding = padding_mask(X, mask_value)
     bad = ~np.isfinite(X)
     if np.isnan(mask_value):
         bad &= ~is_padding[:, :, None]
     if bad.any():
-        sample, step, _ = np.argwhere(bad)[0]
+        sample, step, feature = np.argwhere(bad)[0]
+        value = original[sample, step, feature]
+        found = repr(float(value))
+        if np.isfinite(value):
+            found += ", beyond the float32 range"
         raise ValueError(
             f"{input_name} contains NaN or infinity inside real steps (first at sample "
-            f"{sample}, step {step}); only padded steps, where every feature equals "
-            f"mask_value, may hold the mask value."
+            f"{sample}, step {step}, feature {feature}: {found}); real steps must be finite. "
+            f"A step is padding only when every feature equals mask_value={mask_value}."
         )
     empty = np.flatnonzero(is_padding.all(axis=1))
     if empty.size:

@@ -170,6 +170,9 @@ def test_warm_start_continues_training(small_data):
     clf.fit(X, y)
     assert len(clf.history_) == 4 and clf.n_iter_ == 2
     assert not torch.equal(weights, clf.net_.module_.head[1].weight)
+    clf.set_params(max_epochs=1, lr=1e-4).fit(X, y)  # new loop settings are honoured
+    assert clf.n_iter_ == 1 and len(clf.history_) == 5
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == 1e-4
     with pytest.raises(ValueError, match="warm_start=True needs the classes"):
         clf.fit(X, np.where(y == 1, 5, y))
 

@@ -1,0 +1,116 @@
+"""ONNX export: onnxruntime reproduces predict_proba on padded batches of any length."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.exceptions import NotFittedError
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._onnx import onnx_inputs
+from sklearn_seqattn.datasets import make_sequence_classification
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+onnx = pytest.importorskip("onnx")
+
+ATOL = 1e-4
+VARIANTS = {
+    "no-self-attention": dict(n_attention_layers=0, pooling="attention"),
+    "self-attention": dict(n_attention_layers=1, n_heads=2, n_lstm_layers=2, pooling="max"),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_sequence_classification(
+        n_samples=60, n_timesteps=12, n_features=3, n_classes=3, event_length=2, random_state=0
+    )
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def exported(request, data, tmp_path_factory):
+    X, y = data
+    clf = SeqAttentionClassifier(
+        dense_units=4, lstm_units=4, max_epochs=2, random_state=0, **VARIANTS[request.param]
+    ).fit(X, y)
+    out, workdir = tmp_path_factory.mktemp("onnx"), tmp_path_factory.mktemp("cwd")
+    was_training = clf.net_.module_.training
+    cwd = os.getcwd()
+    os.chdir(workdir)  # the export must not leave files in the working directory
+    try:
+        path = clf.to_onnx(out / "model.onnx")
+    finally:
+        os.chdir(cwd)
+    assert os.listdir(workdir) == []
+    assert os.listdir(out) == ["model.onnx"]
+    assert clf.net_.module_.training == was_training
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return clf, path, session
+
+
+def _run(session, inputs):
+    (proba,) = session.run(None, inputs)
+    return proba
+
+
+def test_matches_predict_proba_on_the_whole_set(exported, data):
+    clf, _, session = exported
+    X, _ = data
+    proba = _run(session, onnx_inputs(clf, X))
+    assert proba.dtype == np.float32 and proba.shape == (len(X), 3)
+    assert_allclose(proba, clf.predict_proba(X), atol=ATOL)
+
+
+@pytest.mark.parametrize("max_length", [1, 3, 7, 12])
+def test_matches_on_batches_of_several_lengths(exported, data, max_length):
+    clf, _, session = exported
+    X, _ = data
+    rng = np.random.default_rng(max_length)
+    seqs = [X[i, : rng.integers(1, max_length + 1)] for i in range(9)]
+    seqs[0] = X[0, :max_length]
+    inputs = onnx_inputs(clf, seqs)
+    assert inputs["x"].shape[1] == max_length
+    assert_allclose(_run(session, inputs), clf.predict_proba(seqs), atol=ATOL)
+
+
+def test_batch_of_one_and_longer_time_axis(exported, data):
+    clf, _, session = exported
+    X, _ = data
+    long = np.concatenate([X[:2], X[:2, ::-1]], axis=1)  # 24 steps, longer than in training
+    for batch in (X[:1], long, long[:1]):
+        assert_allclose(_run(session, onnx_inputs(clf, batch)), clf.predict_proba(batch), atol=ATOL)
+
+
+def test_whatever_lies_beyond_lengths_is_ignored(exported, data):
+    clf, _, session = exported
+    X, _ = data
+    inputs = onnx_inputs(clf, [X[i, : 4 + i] for i in range(6)])
+    reference = _run(session, inputs)
+    x = np.concatenate([inputs["x"], np.zeros_like(inputs["x"][:, :5])], axis=1)
+    pad = np.arange(x.shape[1])[None, :] >= inputs["lengths"][:, None]
+    for junk in (0.0, np.nan, 1e6):
+        x_junk = np.where(pad[:, :, None], np.float32(junk), x)
+        proba = _run(session, {"x": x_junk, "lengths": inputs["lengths"]})
+        assert_allclose(proba, reference, atol=ATOL)
+
+
+def test_metadata_describes_the_inputs(exported):
+    clf, path, session = exported
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["classes"]) == clf.classes_.tolist()
+    assert meta["n_features_in"] == "3"
+    assert float(meta["mask_value"]) == clf.mask_value
+    assert [i.name for i in session.get_inputs()] == ["x", "lengths"]
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    x_shape = session.get_inputs()[0].shape
+    assert isinstance(x_shape[0], str) and isinstance(x_shape[1], str)  # dynamic axes
+    assert x_shape[2] == 3
+
+
+def test_export_before_fit_raises_not_fitted(tmp_path):
+    with pytest.raises(NotFittedError):
+        SeqAttentionClassifier().to_onnx(tmp_path / "model.onnx")

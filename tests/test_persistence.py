@@ -1,0 +1,324 @@
+"""Persistence: pickle/joblib round trips, and save/load without pickle."""
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import EpochTimer
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._persistence import FORMAT_VERSION
+from sklearn_seqattn.datasets import make_sequence_classification
+
+TINY = dict(
+    dense_units=4,
+    lstm_units=4,
+    n_attention_layers=1,
+    n_heads=2,
+    max_epochs=3,
+    batch_size=16,
+    validation_fraction=0.2,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_sequence_classification(
+        n_samples=60, n_timesteps=12, n_features=3, event_length=2, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return SeqAttentionClassifier(**TINY).fit(X, y)
+
+
+def _run_python(code: str, cwd) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+# ------------------------------------------------------------- pickle
+def test_pickle_round_trip_is_bit_identical(fitted, data):
+    X, _ = data
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    assert_array_equal(restored.attention_weights(X), fitted.attention_weights(X))
+
+
+def test_joblib_round_trip_is_bit_identical(fitted, data, tmp_path):
+    X, _ = data
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_pickle_and_save_are_bit_identical_in_another_process(fitted, data, tmp_path):
+    X, _ = data
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(fitted))
+    fitted.save(tmp_path / "saved")
+    _run_python(
+        """
+        import pickle
+        import numpy as np
+        from sklearn_seqattn import SeqAttentionClassifier
+
+        X = np.load("X.npy")
+        with open("model.pkl", "rb") as f:
+            np.save("proba_pickle.npy", pickle.load(f).predict_proba(X))
+        np.save("proba_saved.npy", SeqAttentionClassifier.load("saved").predict_proba(X))
+        """,
+        cwd=tmp_path,
+    )
+    expected = fitted.predict_proba(X)
+    assert_array_equal(np.load(tmp_path / "proba_pickle.npy"), expected)
+    assert_array_equal(np.load(tmp_path / "proba_saved.npy"), expected)
+
+
+# ---------------------------------------------------------- save/load
+def test_save_load_predicts_identically(fitted, data, tmp_path):
+    X, _ = data
+    folder = fitted.save(tmp_path / "model")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "history.json",
+        "weights.safetensors",
+    ]
+    loaded = SeqAttentionClassifier.load(folder)
+    assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert_array_equal(loaded.predict(X), fitted.predict(X))
+    weights, maps = loaded.attention_weights(X, return_layer_maps=True)
+    ref_weights, ref_maps = fitted.attention_weights(X, return_layer_maps=True)
+    assert_array_equal(weights, ref_weights)
+    assert_array_equal(maps[0], ref_maps[0])
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.n_features_in_ == fitted.n_features_in_
+    assert loaded.n_iter_ == fitted.n_iter_
+    assert_array_equal(loaded.class_weight_, fitted.class_weight_)
+
+
+def test_config_is_plain_json_with_versions(fitted, tmp_path):
+    config = _strict_json(fitted.save(tmp_path / "model") / "config.json")
+    assert config["format_version"] == FORMAT_VERSION
+    assert config["params"]["optimizer"] == "torch.optim.AdamW"
+    assert config["versions"]["torch"] == torch.__version__
+    assert "sklearn_seqattn" in config["versions"]
+    assert config["classes"] == {"dtype": np.dtype(np.int64).str, "values": [0, 1]}
+    assert config["n_features_in"] == 3
+    assert "callbacks" not in config["params"]
+    assert "accelerator" not in config["params"]
+
+
+def test_history_is_saved(fitted, tmp_path):
+    loaded = SeqAttentionClassifier.load(fitted.save(tmp_path / "model"))
+    assert len(loaded.history_) == len(fitted.history_)
+    assert loaded.history_[:, "train_loss"] == pytest.approx(fitted.history_[:, "train_loss"])
+    assert loaded.history_[:, "valid_loss"] == pytest.approx(fitted.history_[:, "valid_loss"])
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array(["cat", "dog"]), np.array([-3, 7]), np.array(["a", "b"], dtype=object)],
+    ids=["str", "int", "object"],
+)
+def test_class_labels_keep_their_dtype(data, labels, tmp_path):
+    X, y = data
+    y_labels = labels[y]
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}).fit(X, y_labels)
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "model"))
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    assert_array_equal(loaded.classes_, clf.classes_)
+    assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_nan_mask_value_and_class_weight_dict_round_trip(data, tmp_path):
+    X, y = data
+    X = np.where((X == 0).all(axis=2, keepdims=True), np.nan, X)
+    clf = SeqAttentionClassifier(
+        **{**TINY, "max_epochs": 1}, mask_value=np.nan, class_weight={0: 1.0, 1: 2.5}
+    ).fit(X, y)
+    folder = clf.save(tmp_path / "model")
+    _strict_json(folder / "config.json")  # NaN is written as strict JSON
+    loaded = SeqAttentionClassifier.load(folder)
+    assert np.isnan(loaded.mask_value)
+    assert loaded.class_weight == {0: 1.0, 1: 2.5}
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_callbacks_are_not_saved(data, tmp_path):
+    X, y = data
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, callbacks=[EpochTimer()]).fit(X, y)
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "model"))
+    assert loaded.callbacks is None
+    assert loaded.accelerator is None
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_loaded_model_can_be_refit_cloned_and_warm_started(fitted, data, tmp_path):
+    X, y = data
+    folder = fitted.save(tmp_path / "model")
+    loaded = SeqAttentionClassifier.load(folder)
+    assert not hasattr(clone(loaded), "net_")
+    refit = loaded.set_params(max_epochs=1).fit(X, y)
+    assert refit.predict_proba(X).shape == (len(X), 2)
+    # warm_start continues from the saved weights, with early stopping as in fit.
+    continued = SeqAttentionClassifier.load(folder).set_params(warm_start=True)
+    continued.fit(X, y)
+    assert continued.n_iter_ >= 1
+    assert len(continued.history_) == len(fitted.history_) + continued.n_iter_
+    assert "valid_loss" in continued.history_[-1]
+
+
+def test_hyper_parameter_that_json_cannot_hold_is_skipped_with_a_warning(data, tmp_path):
+    X, y = data
+    clf = SeqAttentionClassifier(**{**TINY, "random_state": np.random.RandomState(0)})
+    clf.set_params(max_epochs=1).fit(X, y)
+    with pytest.warns(UserWarning, match=r"\['random_state'\] cannot be stored as JSON"):
+        folder = clf.save(tmp_path / "model")
+    loaded = SeqAttentionClassifier.load(folder)
+    assert loaded.random_state is None
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_invalid_setting_in_config_is_refused(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"]["n_heads"] = 3
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="invalid setting: n_heads=3 must divide"):
+        SeqAttentionClassifier.load(folder)
+
+
+def test_load_leaves_global_rng_untouched(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
+    SeqAttentionClassifier.load(folder)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert_array_equal(np.random.get_state()[1], np_state[1])  # noqa: NPY002
+
+
+# ------------------------------------------------------------- safety
+class _Payload:
+    """Unpickling this creates the file ``path``: a stand-in for arbitrary code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["f_params.pt", "model.pkl", "pytorch_model.bin", "optimizer.pt", "history.pkl"],
+)
+def test_untrusted_pickle_in_the_folder_is_never_executed(
+    fitted, data, tmp_path, monkeypatch, name
+):
+    X, _ = data
+    folder = fitted.save(tmp_path / "model")
+    # The payload works: unpickling it does run code.
+    pickle.loads(pickle.dumps(_Payload(tmp_path / "proof")))
+    assert (tmp_path / "proof").exists()
+
+    sentinel = tmp_path / "pwned"
+    (folder / name).write_bytes(pickle.dumps(_Payload(sentinel)))
+    torch.save({"payload": _Payload(sentinel)}, folder / ("torch_" + name))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load() must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = SeqAttentionClassifier.load(folder)
+    loaded.predict_proba(X)
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("dotted", ["os.system", "builtins.eval", "torch.optim.Optimizer"])
+def test_optimizer_outside_allow_list_is_refused(fitted, tmp_path, dotted):
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"]["optimizer"] = dotted
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"optimizer '{dotted}'.*torch.optim"):
+        SeqAttentionClassifier.load(folder)
+
+
+def test_custom_optimizer_class_is_refused_at_save(data, tmp_path):
+    class MyAdam(torch.optim.Adam):
+        pass
+
+    X, y = data
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, optimizer=MyAdam).fit(X, y)
+    with pytest.raises(ValueError, match=r"optimizer=.*MyAdam"):
+        clf.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_model_trained_on_cuda_loads_on_cpu(fitted, data, tmp_path, monkeypatch):
+    X, _ = data
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"]["device"] = "cuda:0"
+    (folder / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="device='cuda:0'.*loaded on device='cpu'"):
+        loaded = SeqAttentionClassifier.load(folder)
+    assert loaded.device == "cpu"
+    assert next(loaded.net_.module_.parameters()).device.type == "cpu"
+    assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_newer_format_version_gives_clear_error(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["format_version"] = FORMAT_VERSION + 1
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"format version {FORMAT_VERSION + 1}.*Upgrade"):
+        SeqAttentionClassifier.load(folder)
+
+
+def test_tampered_weights_are_detected(fitted, tmp_path):
+    folder = fitted.save(tmp_path / "model")
+    raw = bytearray((folder / "weights.safetensors").read_bytes())
+    raw[-1] ^= 0xFF
+    (folder / "weights.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="SHA-256"):
+        SeqAttentionClassifier.load(folder)
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
+        SeqAttentionClassifier.load(tmp_path)
+
+
+def test_save_before_fit_raises_not_fitted(tmp_path):
+    with pytest.raises(NotFittedError):
+        SeqAttentionClassifier().save(tmp_path / "model")
