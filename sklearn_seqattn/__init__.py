@@ -1,7 +1,15 @@
 """sklearn-seqattn: attention-LSTM sequence classification as a scikit-learn estimator."""
 
 from ._classifier import SeqAttentionClassifier
+from .preprocessing import SequencePadder, SequenceScaler
+from .resampling import SequenceResampler
 
 __version__ = "0.1.0"
 
-__all__ = ["SeqAttentionClassifier", "__version__"]
+__all__ = [
+    "SeqAttentionClassifier",
+    "SequencePadder",
+    "SequenceResampler",
+    "SequenceScaler",
+    "__version__",
+]

@@ -1,0 +1,260 @@
+"""SequenceResampler: imbalanced-learn samplers on sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+from imblearn.base import BaseSampler
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from .._validation import Sequences, check_mask_value, check_sequences
+from ..preprocessing._layout import input_kind, is_nan, scatter_to_layout, to_list
+from ._encoding import RowCodec
+
+__all__ = ["SequenceResampler"]
+
+UNEQUAL_LENGTHS = ("warp", "raise")
+
+
+class SequenceResampler(BaseSampler):
+    """Run an imbalanced-learn sampler on sequences.
+
+    imbalanced-learn samplers work on ``(n_samples, n_features)`` tables.
+    This adapter gives them sequences and returns sequences, in the form they
+    came in (an array padded with ``mask_value``, a 2-D univariate array, or
+    a ragged list). Inside :func:`imblearn.pipeline.make_pipeline` it
+    resamples the training data during ``fit`` only.
+
+    How the sampler sees the sequences:
+
+    * ``RandomOverSampler`` (without ``shrinkage``) and
+      ``RandomUnderSampler`` only pick rows. They run on a column of sample
+      indices, and the chosen sequences are returned whole, whatever their
+      lengths.
+    * Every other sampler looks at the values. It runs on one flat row per
+      sequence: its real steps, step after step (padding is never part of a
+      row). Rows the sampler returns unchanged are mapped back to the input
+      sequences, which come out intact (NearMiss, TomekLinks,
+      EditedNearestNeighbours and other cleaning methods). New rows
+      (SMOTE, BorderlineSMOTE, ADASYN, SVMSMOTE, KMeansSMOTE, cluster
+      centroids) are read back as sequences: interpolating two rows
+      interpolates two sequences step by step.
+    * Sequences of different lengths have no common steps. With
+      ``unequal_lengths="warp"`` each is resampled in time (linear
+      interpolation between its real steps) to the longest length before it
+      becomes a row, so neighbours are compared and interpolated at the same
+      relative position in time; the length is part of the row and is
+      interpolated too, and a synthetic sequence is resampled back to its
+      rounded length. ``unequal_lengths="raise"`` refuses such data instead.
+      Padding is never interpolated either way.
+
+    Parameters
+    ----------
+    sampler : imblearn sampler or None, default=None
+        Any object with ``fit_resample(X, y)`` on 2-D data, cloned before
+        use. None means ``RandomOverSampler()``.
+    mask_value : float, default=0.0
+        A step of an array ``X`` whose features all equal ``mask_value`` is
+        padding (NaN allowed); the padded steps of the output hold it.
+    unequal_lengths : {"warp", "raise"}, default="warp"
+        What a sampler that looks at the values does with sequences of
+        different lengths (see above). Ignored by the row-picking samplers.
+
+    Attributes
+    ----------
+    sampler_ : imblearn sampler
+        The fitted clone of ``sampler``.
+    sampling_strategy_ : dict or None
+        The fitted sampler's ``sampling_strategy_``: class -> number of
+        samples to generate or keep.
+    source_indices_ : ndarray of int, shape (n_samples_resampled,)
+        Index in ``X`` of each returned sequence, or -1 for a synthetic one.
+    n_features_in_ : int
+        Number of features per step.
+
+    Notes
+    -----
+    The data contract: ``X`` is a float array ``(n_samples, n_timesteps,
+    n_features)`` (a step is padding when all its features equal
+    ``mask_value``; pre-, post- and interior padding are understood), a 2-D
+    array read as univariate ``(n_samples, n_timesteps)``, or a list of
+    ``(n_timesteps_i, n_features)`` arrays. Returned arrays are float32 with
+    the input's time axis; returned input sequences keep their padding
+    layout, and synthetic ones are post-padded, or pre-padded when all input
+    sequences end on the last step. Lists come back as lists of float32
+    ``(n_timesteps_i, n_features)`` arrays (``(n_timesteps_i,)`` when the input
+    items were 1-D).
+
+    Examples
+    --------
+    >>> from imblearn.over_sampling import SMOTE
+    >>> from sklearn_seqattn.datasets import make_sequence_classification
+    >>> from sklearn_seqattn.resampling import SequenceResampler
+    >>> X, y = make_sequence_classification(
+    ...     n_samples=40, n_timesteps=20, n_features=3, weights=[0.25, 0.75], random_state=0
+    ... )
+    >>> X_res, y_res = SequenceResampler(SMOTE(k_neighbors=3, random_state=0)).fit_resample(X, y)
+    >>> X_res.shape, [int((y_res == c).sum()) for c in (0, 1)]
+    ((60, 20, 3), [30, 30])
+    """
+
+    def __init__(self, sampler=None, *, mask_value=0.0, unequal_lengths="warp"):
+        self.sampler = sampler
+        self.mask_value = mask_value
+        self.unequal_lengths = unequal_lengths
+
+    def _check_params(self):
+        check_mask_value(self.mask_value)
+        if self.unequal_lengths not in UNEQUAL_LENGTHS:
+            raise ValueError(
+                f"unequal_lengths must be one of {UNEQUAL_LENGTHS}, got {self.unequal_lengths!r}."
+            )
+        if self.sampler is None:
+            return RandomOverSampler()
+        if isinstance(self.sampler, type) or not hasattr(self.sampler, "fit_resample"):
+            raise TypeError(
+                "sampler must be an imbalanced-learn sampler instance with a fit_resample "
+                f"method, such as SMOTE(), got {self.sampler!r}."
+            )
+        return clone(self.sampler)
+
+    def fit_resample(self, X, y):
+        """Resample the sequences ``X`` and their labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Sequences; see Notes for the data contract.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        X_resampled : ndarray of float32 or list of ndarray
+            Resampled sequences, in the form of ``X``.
+        y_resampled : ndarray of shape (n_samples_resampled,)
+            Their labels (a list when ``y`` is a list).
+        """
+        sampler = self._check_params()
+        seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=True)
+        y_in, y = y, _check_y(y, len(seqs))
+        data, lengths, positions, y_res = self._fit_resample(sampler, seqs, y)
+        self.sampler_ = sampler
+        self.sampling_strategy_ = getattr(sampler, "sampling_strategy_", None)
+        if isinstance(y_in, list):  # as imbalanced-learn: labels come back in y's type
+            y_res = y_res.tolist()
+        kind = input_kind(X)
+        if kind.startswith("list"):
+            return to_list(data, lengths, univariate=kind == "list1d"), y_res
+        out = scatter_to_layout(data, lengths, positions, seqs.n_timesteps, self.mask_value)
+        return (out[:, :, 0] if kind == "2d" else out), y_res
+
+    def fit(self, X, y):
+        """Fit the sampler on ``X`` and ``y``; use :meth:`fit_resample` to get the samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Sequences.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : SequenceResampler
+        """
+        self.fit_resample(X, y)
+        return self
+
+    def _fit_resample(self, sampler, seqs: Sequences, y):
+        """Resample compact sequences; return compact data, lengths, positions and labels."""
+        if _picks_rows_blindly(sampler):
+            stand_in = np.arange(len(seqs), dtype=np.float64)[:, None]
+            rows, y_res = sampler.fit_resample(stand_in, y)
+            source = np.asarray(rows)[:, 0].astype(np.int64)
+            self.source_indices_ = source
+            return (
+                seqs.data[source],
+                seqs.lengths[source],
+                seqs.positions[source],
+                np.asarray(y_res),
+            )
+
+        codec = RowCodec.for_lengths(seqs.lengths, seqs.data.shape[2])
+        if codec.warped and self.unequal_lengths == "raise":
+            raise ValueError(
+                f"X holds sequences of different lengths ({seqs.lengths.min()} to "
+                f"{seqs.lengths.max()} real steps), which {type(sampler).__name__} would have to "
+                "compare step by step; set unequal_lengths='warp' to resample them in time to "
+                "one length, or crop them with SequencePadder(length=<shortest length>)."
+            )
+        flat = codec.encode(seqs.data, seqs.lengths)
+        rows, y_res = sampler.fit_resample(flat, y)
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != flat.shape[1]:
+            raise ValueError(
+                f"{type(sampler).__name__}.fit_resample returned X of shape {rows.shape}; "
+                f"SequenceResampler needs rows of {flat.shape[1]} columns, as given."
+            )
+        source = _match_rows(flat, rows)
+        self.source_indices_ = source
+        new = source < 0
+        data = np.zeros((len(rows), *seqs.data.shape[1:]), dtype=np.float64)
+        lengths = np.empty(len(rows), dtype=np.int64)
+        positions = np.empty((len(rows), seqs.data.shape[1]), dtype=np.int64)
+        data[~new] = seqs.data[source[~new]]
+        lengths[~new] = seqs.lengths[source[~new]]
+        positions[~new] = seqs.positions[source[~new]]
+        if new.any():
+            data[new], lengths[new] = codec.decode(rows[new])
+            positions[new] = _new_positions(seqs, lengths[new])
+        return data, lengths, positions, np.asarray(y_res)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        tags.input_tags.dataframe = False
+        tags.input_tags.allow_nan = is_nan(self.mask_value)
+        return tags
+
+
+def _picks_rows_blindly(sampler) -> bool:
+    """Whether the sampler chooses rows without looking at their values."""
+    if isinstance(sampler, RandomUnderSampler):
+        return True
+    return isinstance(sampler, RandomOverSampler) and sampler.shrinkage is None
+
+
+def _match_rows(flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Index of the input row each output row equals exactly, or -1 for a new row."""
+    first = {}
+    for i in range(len(flat) - 1, -1, -1):
+        first[flat[i].tobytes()] = i
+    return np.array([first.get(row.tobytes(), -1) for row in rows], dtype=np.int64)
+
+
+def _new_positions(seqs: Sequences, lengths: np.ndarray) -> np.ndarray:
+    """Time positions of synthetic sequences: from the start, or up to the end for pre-padded X."""
+    steps = np.broadcast_to(np.arange(seqs.data.shape[1]), (len(lengths), seqs.data.shape[1]))
+    last = seqs.positions[np.arange(len(seqs)), seqs.lengths - 1]
+    if (last == seqs.n_timesteps - 1).all():
+        return steps + (seqs.n_timesteps - lengths)[:, None]
+    return steps.copy()
+
+
+def _check_y(y, n_samples: int) -> np.ndarray:
+    if y is None:
+        raise ValueError("SequenceResampler requires y to be passed, but the target y is None.")
+    y = column_or_1d(y)
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
+        )
+    check_classification_targets(y)
+    return y
