@@ -157,8 +157,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     net_ : skorch.NeuralNetClassifier
         The fitted skorch net; ``net_.module_`` is the torch module.
     history_ : skorch.History
-        Per-epoch records: ``train_loss``, ``valid_loss``, ``valid_score``,
-        ``dur`` and ``lr``.
+        Per-epoch records: ``train_loss``, ``dur`` and, with early stopping,
+        ``valid_loss`` and ``valid_score``; with an ``lr_schedule`` also
+        ``event_lr``. ``history_[:, "train_loss"]`` gives one column.
     n_iter_ : int
         Number of epochs run by the last call to ``fit``.
 

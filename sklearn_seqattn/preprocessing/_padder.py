@@ -125,7 +125,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_padded : ndarray of float32, shape (n_samples, length_, n_features)
+        X_padded : ndarray of float32, shape (n_samples, ``length_``, n_features)
             Or ``(n_samples, length_)`` for 2-D input.
         """
         check_is_fitted(self, "length_")

@@ -1,0 +1,10 @@
+"""Plots of attention weights and training histories.
+
+matplotlib is imported only when a plot is drawn; install it with the ``plot``
+extra: ``pip install "sklearn-seqattn[plot]"``.
+"""
+
+from ._attention import AttentionDisplay
+from ._history import HistoryDisplay
+
+__all__ = ["AttentionDisplay", "HistoryDisplay"]

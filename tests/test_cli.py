@@ -1,0 +1,198 @@
+"""The ``seqattn`` command line, run in-process through ``main`` (and once as a process)."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn.cli import _parse_params, _parse_value, main
+from sklearn_seqattn.datasets import make_sequence_classification
+
+TINY = [
+    "--param", "lstm_units=4",
+    "--param", "dense_units=4",
+    "--param", "max_epochs=2",
+    "--param", "random_state=0",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    X, y = make_sequence_classification(n_samples=60, n_timesteps=20, n_features=3, random_state=0)
+    labels = np.array(["no", "yes"])[y]  # string labels travel through the CSV
+    path = tmp_path_factory.mktemp("data") / "train.npz"
+    np.savez(path, X=X, y=labels, feats=X, target=labels)
+    return path, X, labels
+
+
+@pytest.fixture(scope="module")
+def model_dir(data_file, tmp_path_factory):
+    path, _, _ = data_file
+    out = tmp_path_factory.mktemp("model") / "model"
+    assert main(["fit", str(path), "--out", str(out), "--quiet", *TINY]) == 0
+    return out
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_seqattn", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    for command in ("fit", "predict", "info", "demo"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("128", 128),
+        ("5e-4", 5e-4),
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("None", None),
+        ("balanced", "balanced"),
+        ('"cosine"', "cosine"),
+        ("[1, 2]", [1, 2]),
+    ],
+)
+def test_values_are_json_literals_or_text(text, expected):
+    assert _parse_value("x", text) == expected
+
+
+def test_special_values():
+    assert _parse_value("optimizer", "RMSprop") is torch.optim.RMSprop
+    assert _parse_value("optimizer", "torch.optim.SGD") is torch.optim.SGD
+    assert _parse_value("class_weight", '{"0": 2, "1": 0.5}') == {0: 2, 1: 0.5}
+    assert _parse_params(["n_attention_layers=2", "lr_schedule=plateau"]) == {
+        "n_attention_layers": 2,
+        "lr_schedule": "plateau",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["lstm_unit=3"], "Did you mean 'lstm_units'?"),
+        (["lstm_units"], "expects NAME=VALUE"),
+        (["lstm_units=abc"], "invalid parameter: lstm_units must be an int"),
+        (["dropout=1.5"], "invalid parameter: dropout must be in"),
+        (["optimizer=Adamm"], "not an optimizer class"),
+        (["callbacks=[]"], "takes Python objects"),
+    ],
+)
+def test_bad_params_exit_2_without_traceback(data_file, tmp_path, capsys, params, message):
+    path, _, _ = data_file
+    argv = ["fit", str(path), "--out", str(tmp_path / "m")]
+    for p in params:
+        argv += ["--param", p]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_input_errors_exit_2(data_file, tmp_path, capsys):
+    path, _, _ = data_file
+    out = str(tmp_path / "m")
+    assert main(["fit", str(tmp_path / "missing.npz"), "--out", out]) == 2
+    assert "data file not found" in capsys.readouterr().err
+    assert main(["fit", str(path), "--out", out, "--x-key", "inputs"]) == 2
+    err = capsys.readouterr().err
+    assert "no array named 'inputs'" in err and "X, y, feats, target" in err
+    single = tmp_path / "single.npy"
+    np.save(single, np.zeros(3))
+    assert main(["fit", str(single), "--out", out]) == 2
+    assert "single array" in capsys.readouterr().err
+    not_npz = tmp_path / "bad.npz"
+    not_npz.write_text("not numpy")
+    assert main(["fit", str(not_npz), "--out", out]) == 2
+    assert "could not read" in capsys.readouterr().err
+    bad_shape = tmp_path / "bad_shape.npz"
+    np.savez(bad_shape, X=np.zeros((4, 2, 2, 2)), y=[0, 1, 0, 1])
+    assert main(["fit", str(bad_shape), "--out", out]) == 2
+    assert "must be a 3-D array" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nowhere"), str(path)]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "nowhere")]) == 2
+    assert main(["info", str(tmp_path)]) == 2  # a folder without a saved model
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["fit"]) == 2
+    assert main(["train", "x.npz"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+
+
+def test_fit_predict_info_round_trip(model_dir, data_file, tmp_path, capsys):
+    path, X, labels = data_file
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(model_dir), str(path), "--out", str(preds)]) == 0
+    with open(preds, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["prediction", "proba_no", "proba_yes"]
+    assert len(rows) == 1 + len(X)
+    clf = SeqAttentionClassifier.load(model_dir)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(np.array(rows[1:])[:, 1:].astype(float), proba, atol=1e-5)
+    assert [r[0] for r in rows[1:]] == clf.predict(X).tolist()
+    assert set(clf.predict(X)) <= set(labels)
+
+    capsys.readouterr()
+    assert main(["info", str(model_dir)]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["params"]["lstm_units"] == 4 and config["params"]["max_epochs"] == 2
+    assert config["params"]["verbose"] == 0  # --quiet is not a setting of the model
+    assert config["classes"]["values"] == ["no", "yes"]
+    assert config["n_features_in"] == 3 and config["n_iter"] == 2
+
+
+def test_predict_to_stdout_and_other_keys(model_dir, data_file, tmp_path, capsys):
+    path, X, _ = data_file
+    capsys.readouterr()
+    assert main(["predict", str(model_dir), str(path), "--x-key", "feats"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "prediction,proba_no,proba_yes" and len(lines) == 1 + len(X)
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, X=X[:, :, :2])
+    assert main(["predict", str(model_dir), str(wrong)]) == 2
+    assert "2 features per step" in capsys.readouterr().err
+
+
+def test_fit_prints_epochs_and_honours_keys(data_file, tmp_path, capsys):
+    path, _, _ = data_file
+    out = tmp_path / "m"
+    argv = ["fit", str(path), "--out", str(out), "--x-key", "feats", "--y-key", "target"]
+    assert main([*argv, *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "train_loss" in printed and "valid_loss" in printed  # the epoch table
+    assert f"saved to {out}" in printed
+    assert SeqAttentionClassifier.load(out).n_iter_ == 2
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_demo_runs(capsys):
+    argv = ["demo", "--n-samples", "60", "--max-epochs", "1", "--quiet"]
+    assert main(argv) == 0
+    assert "Balanced accuracy" in capsys.readouterr().out
+
+
+def test_progress_bar_is_not_saved(data_file, tmp_path, capsys):
+    path, _, _ = data_file
+    out = tmp_path / "m"
+    assert main(["fit", str(path), "--out", str(out), "--progress-bar", *TINY]) == 0
+    assert "it/s" in capsys.readouterr().err  # the bar, on stderr
+    config = json.loads((out / "config.json").read_text())
+    assert "callbacks" not in config["params"] and config["params"]["verbose"] == 0
