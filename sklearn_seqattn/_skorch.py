@@ -134,7 +134,9 @@ class SequenceNet(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
         with autocast_context(self.device, self.autocast):
-            return self.module_(x["x"], x["lengths"], **fit_params)
+            logits = self.module_(x["x"], x["lengths"], **fit_params)
+        # Autocast yields bfloat16 logits, which numpy (and so skorch's scoring) cannot hold.
+        return logits.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
@@ -240,4 +242,5 @@ class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
         device = self._batch_device()
         x = to_tensor(x, device=device)
         with autocast_context(device, self.autocast):
-            return self.module_(x["x"], x["lengths"], **fit_params)
+            logits = self.module_(x["x"], x["lengths"], **fit_params)
+        return logits.float()

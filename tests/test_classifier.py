@@ -223,7 +223,9 @@ def test_device_auto_and_missing_cuda(small_data):
 
 def test_bf16_autocast_trains_and_predicts(small_data):
     X, y = small_data
-    clf = SeqAttentionClassifier(**TINY, autocast=True).fit(X, y)
+    params = {**TINY, "early_stopping": True, "validation_fraction": 0.2}  # scores bf16 output
+    clf = SeqAttentionClassifier(**params, autocast=True).fit(X, y)
+    assert np.isfinite(clf.history_[:, "valid_score"]).all()
     proba = clf.predict_proba(X)
     assert proba.dtype == np.float64 and np.isfinite(proba).all()
     assert_allclose(proba.sum(1), 1.0)
