@@ -13,7 +13,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.callbacks import (
-    EarlyStopping,
     EpochScoring,
     GradientNormClipping,
     LRScheduler,
@@ -25,6 +24,7 @@ from ._params import check_params, resolve_device
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._skorch import (
     AcceleratedSequenceNet,
+    LossOrScoreStopping,
     SequenceBatchLoader,
     SequenceDataset,
     SequenceNet,
@@ -94,7 +94,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         padding (NaN allowed). Ignored for ragged lists.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, keyed by the original labels.
-    max_epochs : int, default=100
+    max_epochs : int, default=200
         Maximum number of passes over the training data.
     batch_size : int, default=64
         Mini-batch size for training and prediction.
@@ -104,11 +104,14 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Optimizer class.
     early_stopping : bool, default=True
         Hold out a stratified ``validation_fraction`` of the training data,
-        stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, and restore the best weights.
+        stop when neither the validation loss nor the validation score has
+        improved for ``n_iter_no_change`` epochs, and restore the weights of
+        the epoch with the best validation score (ties: lower loss). Waiting
+        for both matters: sequence models often memorise first (validation
+        loss rising) before they find the temporal pattern (score rising).
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=20
         Patience of early stopping (and of the "plateau" schedule, halved).
     lr_schedule : {None, "plateau", "cosine"}, default=None
         "plateau" halves the learning rate when the monitored loss stalls;
@@ -189,13 +192,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=1e-4,
         mask_value=0.0,
         class_weight=None,
-        max_epochs=100,
+        max_epochs=200,
         batch_size=64,
         lr=2e-3,
         optimizer=torch.optim.AdamW,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         lr_schedule=None,
         gradient_clip=1.0,
         scoring="balanced_accuracy",
@@ -417,12 +420,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                     EpochScoring(self.scoring, lower_is_better=False, name="valid_score"),
                 )
             )
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(monitor=monitor, patience=self.n_iter_no_change, load_best=True),
-                )
-            )
+            stopping = LossOrScoreStopping(patience=self.n_iter_no_change)
+            callbacks.append(("early_stopping", stopping))
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.lr_schedule == "plateau":

@@ -7,15 +7,19 @@ step, so training cost follows real steps rather than padded ones.
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_device, to_tensor
 from torch.utils.data import Dataset
 
 __all__ = [
     "AcceleratedSequenceNet",
+    "LossOrScoreStopping",
     "SequenceBatchLoader",
     "SequenceDataset",
     "SequenceNet",
@@ -115,6 +119,69 @@ class SequenceBatchLoader:
     def __iter__(self):
         for index in self._batch_indices():
             yield self.dataset.batch(index)
+
+
+class LossOrScoreStopping(EarlyStopping):
+    """Early stopping that waits until neither the loss nor the score improves.
+
+    Sequence models often memorise the training set before they find the
+    temporal pattern: the validation loss rises for a while (over-confident
+    mistakes) while the validation score is about to climb. Stopping on the
+    loss alone then restores a near-constant predictor. This callback stops
+    only when neither ``valid_loss`` (by a relative ``threshold``) nor
+    ``valid_score`` has improved for ``patience`` epochs, and restores the
+    epoch with the best score (ties: the lower loss).
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without any improvement before stopping.
+    score_name : str, default="valid_score"
+        History key of the validation score (higher is better).
+    threshold : float, default=1e-4
+        Relative improvement of the loss that counts.
+    sink : callable, default=print
+        Where the stop message goes (when the net is verbose).
+    """
+
+    def __init__(self, patience, score_name="valid_score", threshold=1e-4, sink=print):
+        super().__init__(
+            monitor="valid_loss",
+            patience=patience,
+            threshold=threshold,
+            threshold_mode="rel",
+            lower_is_better=True,
+            load_best=True,
+            sink=sink,
+        )
+        self.score_name = score_name
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = -np.inf
+        self.best_pair_ = (-np.inf, -np.inf)  # (score, -loss) of the epoch to restore
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, self.monitor]
+        score = net.history[-1, self.score_name]
+        loss_improved = self._is_score_improved(loss)
+        if loss_improved:
+            self.dynamic_threshold_ = self._calc_new_threshold(loss)
+        score_improved = score > self.best_score_
+        self.best_score_ = max(self.best_score_, score)
+        self.misses_ = 0 if (loss_improved or score_improved) else self.misses_ + 1
+        if (score, -loss) > self.best_pair_:
+            self.best_pair_ = (score, -loss)
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+        if self.misses_ == self.patience:
+            if net.verbose:
+                self._sink(
+                    f"Stopping since neither {self.monitor} nor {self.score_name} has "
+                    f"improved in the last {self.patience} epochs.",
+                    verbose=net.verbose,
+                )
+            raise KeyboardInterrupt
 
 
 class SequenceNet(NeuralNetClassifier):

@@ -147,20 +147,26 @@ def test_history_early_stopping_and_best_weights(seq_data):
     ).fit(X, y)
     history = clf.history_
     assert clf.n_iter_ == len(history) < 60
-    valid_loss = np.array(history[:, "valid_loss"])
     assert {"train_loss", "valid_loss", "valid_score", "dur"} <= set(history[-1])
-    assert np.argmin(valid_loss) == len(valid_loss) - 1 - 3  # patience 3 after the best
+    valid_loss = np.array(history[:, "valid_loss"])
     scores = np.array(history[:, "valid_score"])
     assert ((scores >= 0) & (scores <= 1)).all()
-    # Best weights restored: the held-out loss now equals the best recorded one.
+    # Stopped once neither the loss nor the score had improved for 3 epochs.
+    best_loss = np.minimum.accumulate(valid_loss)
+    best_score = np.maximum.accumulate(scores)
+    improved = np.r_[
+        True, (valid_loss[1:] < best_loss[:-1] * (1 - 1e-4)) | (scores[1:] > best_score[:-1])
+    ]
+    assert not improved[-3:].any() and improved[-4]
+    # The restored weights are those of the best-score epoch (ties: lower loss).
+    best = max(range(len(scores)), key=lambda i: (scores[i], -valid_loss[i]))
     net = clf.net_
     valid_ds = net.train_split(None)[1]
     losses, sizes = [], []
     for batch in net.get_iterator(valid_ds):
         losses.append(net.validation_step(batch)["loss"].item())
         sizes.append(len(batch[1]))
-    loss = np.average(losses, weights=sizes)
-    assert loss == pytest.approx(valid_loss.min(), rel=1e-4)
+    assert np.average(losses, weights=sizes) == pytest.approx(valid_loss[best], rel=1e-4)
 
 
 def test_warm_start_continues_training(small_data):

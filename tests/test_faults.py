@@ -47,7 +47,8 @@ class Interrupt(Callback):
         self.at_batch = at_batch
 
     def initialize(self):
-        self.snapshots, self.valid_losses, self.batches = [], [], 0
+        self.snapshots, self.valid_losses, self.valid_scores = [], [], []
+        self.batches = 0
         self.last_weights = None
         return self
 
@@ -65,18 +66,16 @@ class Interrupt(Callback):
     def on_epoch_end(self, net, **kwargs):
         self.snapshots.append(copy.deepcopy(net.module_.state_dict()))
         self.valid_losses.append(net.history[-1].get("valid_loss"))
+        self.valid_scores.append(net.history[-1].get("valid_score"))
         self.last_weights = self.snapshots[-1]
         if self.at_batch is None and len(net.history) == self.at_epoch:
             raise KeyboardInterrupt
 
 
-def _best_epoch_index(losses, threshold=1e-4):
-    """The epoch EarlyStopping keeps: the last one that beat the best by a relative threshold."""
-    to_beat, best_index = np.inf, None
-    for i, loss in enumerate(losses):
-        if loss < to_beat:
-            to_beat, best_index = loss * (1 - threshold), i
-    return best_index
+def _best_epoch_index(interrupt):
+    """The epoch early stopping keeps: best validation score, ties broken by lower loss."""
+    pairs = list(zip(interrupt.valid_scores, interrupt.valid_losses, strict=True))
+    return max(range(len(pairs)), key=lambda i: (pairs[i][0], -pairs[i][1]))
 
 
 def _assert_weights_equal(module, state):
@@ -95,7 +94,7 @@ def test_interrupt_at_epoch_end_keeps_best_weights(data, at_epoch):
     clf = SeqAttentionClassifier(**TINY, callbacks=[interrupt]).fit(X, y)  # returns normally
     assert clf.n_iter_ == at_epoch
     assert len(clf.history_) == at_epoch
-    best = _best_epoch_index(interrupt.valid_losses)
+    best = _best_epoch_index(interrupt)
     _assert_weights_equal(clf.net_.module_, interrupt.snapshots[best])
     proba = clf.predict_proba(X)
     assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
@@ -106,7 +105,7 @@ def test_interrupt_mid_epoch_restores_best_completed_epoch(data):
     interrupt = Interrupt(at_epoch=4, at_batch=2)
     clf = SeqAttentionClassifier(**TINY, callbacks=[interrupt]).fit(X, y)
     assert len(interrupt.snapshots) == 3  # epochs 1-3 completed
-    best = _best_epoch_index(interrupt.valid_losses)
+    best = _best_epoch_index(interrupt)
     _assert_weights_equal(clf.net_.module_, interrupt.snapshots[best])
     # The half-trained weights of epoch 4 were discarded.
     assert _weights_differ(clf.net_.module_, interrupt.last_weights)
