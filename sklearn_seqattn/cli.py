@@ -91,7 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="train and evaluate on generated data")
     demo.add_argument("--n-samples", type=int, default=2000)
-    demo.add_argument("--max-epochs", type=int, default=30)
+    demo.add_argument("--max-epochs", type=int, default=60)
     demo.add_argument("--random-state", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="hide the epoch table")
     return parser

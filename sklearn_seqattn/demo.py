@@ -18,9 +18,9 @@ __all__ = ["run_demo"]
 def run_demo(
     n_samples: int = 2000,
     n_timesteps: int = 100,
-    n_features: int = 64,
+    n_features: int = 136,
     *,
-    max_epochs: int = 30,
+    max_epochs: int = 60,
     random_state: int = 0,
     verbose: int = 1,
     print_fn=print,
@@ -35,8 +35,8 @@ def run_demo(
     ----------
     n_samples, n_timesteps, n_features : int
         Size of the generated data (80% train, 20% test).
-    max_epochs : int, default=30
-        Epoch budget (early stopping usually ends sooner).
+    max_epochs : int, default=60
+        Epoch budget (early stopping may end sooner).
     random_state : int, default=0
         Seed for data and model.
     verbose : int, default=1
