@@ -404,6 +404,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _dataset(seqs: Sequences, y_idx, weights, index) -> SequenceDataset:
+        if len(index) == len(seqs):  # np.arange(n) without early stopping: no copy of X
+            return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights)
         return SequenceDataset(seqs.data[index], seqs.lengths[index], y_idx[index], weights[index])
 
     def _module_kwargs(self) -> dict:

@@ -26,16 +26,37 @@ def real_step_mask(lengths: torch.Tensor, n_timesteps: int) -> torch.Tensor:
     return steps[None, :] < lengths[:, None]
 
 
+class _PermuteRows(torch.autograd.Function):
+    """Row permutation that is its own inverse, so its backward applies it again.
+
+    Faster than the scatter-add that autograd would use for a gather.
+    """
+
+    @staticmethod
+    def forward(ctx, flat, rows):
+        ctx.save_for_backward(rows)
+        return flat.index_select(0, rows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (rows,) = ctx.saved_tensors
+        return grad.index_select(0, rows), None
+
+
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's real steps in place of time, leaving padding where it is.
 
     The permutation is its own inverse, so applying it twice restores ``x``.
     """
-    n_timesteps = x.shape[1]
+    batch, n_timesteps = x.shape[:2]
     steps = torch.arange(n_timesteps, device=x.device)[None, :]  # (1, time)
     last = (lengths - 1)[:, None]  # (batch, 1)
     index = torch.where(steps <= last, last - steps, steps)  # (batch, time)
-    return x.gather(1, index[:, :, None].expand_as(x))
+    rows = (index + n_timesteps * torch.arange(batch, device=x.device)[:, None]).reshape(-1)
+    flat = x.reshape(batch * n_timesteps, -1)  # (batch * time, features)
+    if torch.is_grad_enabled() and not _is_exporting():
+        return _PermuteRows.apply(flat.contiguous(), rows).view_as(x)
+    return flat.index_select(0, rows).view_as(x)
 
 
 class MaskedBiLSTM(nn.Module):

@@ -111,3 +111,17 @@ def test_sample_alone_or_in_a_longer_batch_gives_the_same_logits():
             [module(x[b : b + 1, :n], lengths[b : b + 1]) for b, n in enumerate(lengths.tolist())]
         )
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_reverse_within_length_gradient_matches_gather():
+    x, lengths = _batch()
+    x = x.clone().requires_grad_(True)
+    weights = torch.randn_like(x)
+    (reverse_within_length(x, lengths) * weights).sum().backward()
+    ours = x.grad.clone()
+    x.grad = None
+    steps = torch.arange(x.shape[1])[None, :]
+    last = (lengths - 1)[:, None]
+    index = torch.where(steps <= last, last - steps, steps)
+    (x.gather(1, index[:, :, None].expand_as(x)) * weights).sum().backward()
+    assert torch.equal(ours, x.grad)

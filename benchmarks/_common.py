@@ -1,0 +1,287 @@
+"""Shared helpers of the benchmark scripts: machine facts, timing, tables, a plain loop.
+
+Every script runs as ``python benchmarks/NAME.py`` (``--quick`` for a smoke run)
+and prints markdown tables. Timing on a shared machine is noisy, so variants are
+run interleaved (A B A B ...) and compared through medians of their repeats, and
+each timing records both wall time and the CPU time of this process: with one
+torch thread, CPU time is the work done, and stays meaningful while other jobs
+compete for the cores (wall time then includes waiting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._module import SeqAttentionModule
+
+# The reference user's model: 3 x Dense(32) -> 2 x BiLSTM(32) -> attention pooling.
+SEED_MODEL = {
+    "dense_units": 32,
+    "n_dense_layers": 3,
+    "lstm_units": 32,
+    "n_lstm_layers": 2,
+    "bidirectional": True,
+    "pooling": "attention",
+    "dropout": 0.1,
+}
+# Training settings shared by the estimator and the plain loop (the estimator's defaults).
+LR = 2e-3
+WEIGHT_DECAY = 1e-4
+GRADIENT_CLIP = 1.0
+
+
+def parse_args(description: str, add_arguments: Callable | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="smoke run in seconds")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default: 1)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    return args
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info(args: argparse.Namespace) -> dict:
+    return {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "torch threads": torch.get_num_threads(),
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+        "mode": "quick" if args.quick else "full",
+    }
+
+
+def print_header(title: str, args: argparse.Namespace) -> None:
+    print(f"## {title}\n")
+    info = machine_info(args)
+    print(", ".join(f"{k}: {v}" for k, v in info.items()))
+    print()
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+    columns = list(columns or rows[0].keys())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_fmt(row.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if value == 0 or 0.01 <= abs(value) < 1e5:
+            return f"{value:.3g}" if abs(value) < 10 else f"{value:,.0f}"
+        return f"{value:.2e}"
+    return str(value)
+
+
+def print_table(rows, columns=None, caption: str | None = None) -> None:
+    if caption:
+        print(f"**{caption}**\n")
+    print(markdown_table(rows, columns))
+    print(flush=True)
+
+
+def interleave(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, list]:
+    """Run every variant once per round, in turn (A B A B ...), ``repeats`` rounds.
+
+    Returns the list of results of each variant. Interleaving spreads slow
+    phases of a shared machine over all variants instead of one.
+    """
+    results: dict[str, list] = {name: [] for name in variants}
+    for round_ in range(repeats):
+        names = list(variants)
+        if round_ % 2:  # alternate the order too: A B, B A, ...
+            names.reverse()
+        for name in names:
+            results[name].append(variants[name]())
+    return results
+
+
+def median(values) -> float:
+    return float(statistics.median(values))
+
+
+class Clock:
+    """Wall and process CPU seconds of a ``with`` block: ``.wall``, ``.cpu``."""
+
+    def __enter__(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of ``fn()``."""
+    with Clock() as clock:
+        fn()
+    return clock.wall, clock.cpu
+
+
+class EpochClock(Callback):
+    """skorch callback: ``times`` holds ``(wall, cpu)`` seconds of every epoch."""
+
+    def initialize(self):
+        self.times = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._clock = Clock().__enter__()
+
+    def on_epoch_end(self, net, **kwargs):
+        self._clock.__exit__()
+        self.times.append((self._clock.wall, self._clock.cpu))
+
+
+def fit_timed(est, X, y) -> tuple[tuple[float, float], list[tuple[float, float]]]:
+    """Fit ``est``; return ``(wall, cpu)`` of the whole fit and of each epoch."""
+    est.set_params(callbacks=[("epoch_clock", EpochClock())])
+    with Clock() as clock:
+        est.fit(X, y)
+    epochs = dict(est.net_.callbacks_)["epoch_clock"].times
+    return (clock.wall, clock.cpu), epochs
+
+
+def medians(pairs) -> tuple[float, float]:
+    """Medians of the wall and of the CPU parts of ``(wall, cpu)`` pairs."""
+    pairs = list(pairs)
+    return median(p[0] for p in pairs), median(p[1] for p in pairs)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process, MiB.
+
+    Read from ``VmHWM``: unlike ``getrusage``'s ``ru_maxrss``, which Linux
+    carries over an ``exec`` from the parent, it starts afresh in a new process.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# ----------------------------------------------------------------- models and loops
+def seed_estimator(**overrides) -> SeqAttentionClassifier:
+    """SeqAttentionClassifier configured as the reference user's model, fixed epochs."""
+    params = {
+        **SEED_MODEL,
+        "early_stopping": False,
+        "max_epochs": 3,
+        "batch_size": 32,
+        "lr": LR,
+        "weight_decay": WEIGHT_DECAY,
+        "gradient_clip": GRADIENT_CLIP,
+        "bucket_by_length": False,
+        "random_state": 0,
+    }
+    params.update(overrides)
+    return SeqAttentionClassifier(**params)
+
+
+def seed_module(n_features: int, n_classes: int = 2, **overrides) -> SeqAttentionModule:
+    params = {**SEED_MODEL, **overrides}
+    return SeqAttentionModule(n_features, n_classes, **params)
+
+
+class PlainLoop:
+    """A minimal hand-written training loop over padded tensors.
+
+    The same optimizer (AdamW), loss (per-sample weighted cross-entropy),
+    gradient clipping and batch order as the estimator; no callbacks, no
+    history, no validation of the input.
+    """
+
+    def __init__(self, module: nn.Module, X, lengths, y, batch_size: int, seed: int = 0):
+        self.module = module
+        self.x = torch.as_tensor(X, dtype=torch.float32)
+        self.lengths = torch.as_tensor(lengths, dtype=torch.int64)
+        self.y = torch.as_tensor(y, dtype=torch.int64)
+        self.w = torch.ones(len(self.y))
+        self.batch_size = batch_size
+        self.optimizer = torch.optim.AdamW(module.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        self.criterion = nn.CrossEntropyLoss(reduction="none")
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def batches(self, bucket: bool = False, window_batches: int = 50):
+        order = torch.randperm(len(self.y), generator=self.generator)
+        if bucket:
+            window = self.batch_size * window_batches
+            chunks = [c[torch.argsort(self.lengths[c], stable=True)] for c in order.split(window)]
+            batches = list(torch.cat(chunks).split(self.batch_size))
+            return [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
+        return list(order.split(self.batch_size))
+
+    def epoch(self, bucket: bool = False, autocast: bool = False) -> tuple[float, float]:
+        """Train one epoch; return its ``(wall, cpu)`` seconds."""
+        clock = Clock().__enter__()
+        self.module.train()
+        for index in self.batches(bucket):
+            lengths = self.lengths[index]
+            x = self.x[index, : int(lengths.max())]
+            self.optimizer.zero_grad()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                logits = self.module(x, lengths)
+            loss = (self.criterion(logits.float(), self.y[index]) * self.w[index]).mean()
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.module.parameters(), GRADIENT_CLIP)
+            self.optimizer.step()
+        clock.__exit__()
+        return clock.wall, clock.cpu
+
+    def predict(self, X=None, lengths=None) -> np.ndarray:
+        x_all = self.x if X is None else torch.as_tensor(X, dtype=torch.float32)
+        len_all = self.lengths if lengths is None else torch.as_tensor(lengths)
+        self.module.eval()
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(len_all), self.batch_size):
+                lengths = len_all[start : start + self.batch_size]
+                x = x_all[start : start + self.batch_size, : int(lengths.max())]
+                out.append(torch.softmax(self.module(x, lengths), dim=1))
+        return torch.cat(out).numpy()
