@@ -11,10 +11,10 @@ class weights) on
 * ``JapaneseVowels`` and ``BasicMotions`` (official splits, standardised as in
   ``bench_accuracy.py``).
 
-The variants "stop on valid_score" and "stop on loss or score" swap the
-estimator's early stopping (which watches the validation loss) for one that
-watches the validation score, or for one that stops only when neither improves
-(``LossOrScoreStopping``), to measure those candidate defaults.
+The package's early stopping stops only when neither the validation loss nor
+the validation score has improved (``LossOrScoreStopping``). The variants
+"previous defaults" and "stop on valid_score only" swap it for skorch's
+``EarlyStopping`` on a single monitor, the rules it was chosen against.
 
     python benchmarks/bench_defaults.py [--quick] [--threads N]
         [--data synthetic,JapaneseVowels,BasicMotions] [--configs NAME,...] [--seeds 0,1]
@@ -23,7 +23,6 @@ watches the validation score, or for one that stops only when neither improves
 from __future__ import annotations
 
 import contextlib
-import copy
 import statistics
 
 import numpy as np
@@ -31,7 +30,7 @@ from _common import Clock, parse_args, print_header, print_table
 from bench_accuracy import load
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import EarlyStopping
 
 import sklearn_seqattn._classifier as classifier_code
 from sklearn_seqattn import SeqAttentionClassifier
@@ -42,6 +41,11 @@ SIGNAL = 1.0
 # One change at a time from the package's defaults ({}).
 CONFIGS = {
     "defaults": {},
+    "previous defaults (valid_loss only; patience 10; max_epochs=100)": {
+        "monitor": "valid_loss",
+        "n_iter_no_change": 10,
+        "max_epochs": 100,
+    },
     "lr=1e-3": {"lr": 1e-3},
     "lr=5e-3": {"lr": 5e-3},
     "units=32": {"dense_units": 32, "lstm_units": 32},
@@ -53,24 +57,9 @@ CONFIGS = {
     "lr_schedule=plateau": {"lr_schedule": "plateau"},
     "lr_schedule=cosine": {"lr_schedule": "cosine"},
     "class_weight=balanced": {"class_weight": "balanced"},
-    "n_iter_no_change=30": {"n_iter_no_change": 30},
-    "stop on valid_score (patience 20)": {
-        "monitor": "valid_score",
-        "n_iter_no_change": 20,
-    },
+    "n_iter_no_change=10": {"n_iter_no_change": 10},
+    "stop on valid_score only": {"monitor": "valid_score"},
     "no early stopping (60 epochs)": {"early_stopping": False, "max_epochs": 60},
-    "stop on loss or score (patience 20)": {"monitor": "loss or score", "n_iter_no_change": 20},
-    "stop on loss or score (patience 20) max_epochs=200": {
-        "monitor": "loss or score",
-        "n_iter_no_change": 20,
-        "max_epochs": 200,
-    },
-    "stop on loss or score (patience 20) max_epochs=200 batch_size=32": {
-        "monitor": "loss or score",
-        "n_iter_no_change": 20,
-        "max_epochs": 200,
-        "batch_size": 32,
-    },
 }
 
 
@@ -99,85 +88,32 @@ def data_sets(names):
 
 @contextlib.contextmanager
 def early_stopping_monitor(monitor: str | None):
-    """Make the estimator's early stopping watch ``monitor`` (a candidate default)."""
+    """Make early stopping watch ``monitor`` alone instead of the loss-or-score rule."""
     if monitor is None:
         yield
         return
-    original = classifier_code.EarlyStopping
+    original = classifier_code.LossOrScoreStopping
 
-    watched = monitor
-
-    def patched(*, patience, load_best, **ignored):
+    def single_monitor(*, patience, **ignored):
         return EarlyStopping(
-            monitor=watched, lower_is_better=False, patience=patience, load_best=load_best
+            monitor=monitor,
+            lower_is_better=monitor == "valid_loss",
+            patience=patience,
+            load_best=True,
         )
 
-    classifier_code.EarlyStopping = patched
+    classifier_code.LossOrScoreStopping = single_monitor
     try:
         yield
     finally:
-        classifier_code.EarlyStopping = original
-
-
-class LossOrScoreStopping(Callback):
-    """Stop when neither the validation loss nor the validation score improved for
-    ``patience`` epochs; restore the epoch with the best score (ties: the lower loss).
-
-    A candidate for the estimator's early stopping: the loss alone stops runs whose
-    loss rises while the score is still improving (and restores a chance-level
-    epoch); the score alone stops runs whose tiny validation set saturates the score.
-    """
-
-    def __init__(self, patience=10, threshold=1e-4):
-        self.patience = patience
-        self.threshold = threshold
-
-    def initialize(self):
-        self.best_loss_, self.best_key_, self.wait_, self.best_state_ = np.inf, None, 0, None
-        return self
-
-    def on_epoch_end(self, net, **kwargs):
-        loss, score = net.history[-1, "valid_loss"], net.history[-1, "valid_score"]
-        improved = loss < self.best_loss_ * (1 - self.threshold)
-        self.best_loss_ = min(self.best_loss_, loss)
-        key = (score, -loss)
-        if self.best_key_ is None or key > self.best_key_:
-            improved |= self.best_key_ is None or score > self.best_key_[0] + self.threshold
-            self.best_key_ = key
-            self.best_state_ = copy.deepcopy(net.module_.state_dict())
-        self.wait_ = 0 if improved else self.wait_ + 1
-        if self.wait_ >= self.patience:
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-
-
-@contextlib.contextmanager
-def loss_or_score_stopping(enabled: bool):
-    """Swap the estimator's early stopping for :class:`LossOrScoreStopping`."""
-    if not enabled:
-        yield
-        return
-    original = classifier_code.EarlyStopping
-    classifier_code.EarlyStopping = lambda *, patience, **ignored: LossOrScoreStopping(patience)
-    try:
-        yield
-    finally:
-        classifier_code.EarlyStopping = original
+        classifier_code.LossOrScoreStopping = original
 
 
 def evaluate(params, seed, X_train, X_test, y_train, y_test) -> dict:
     params = dict(params)
     monitor = params.pop("monitor", None)
-    loss_or_score = monitor == "loss or score"
     clf = SeqAttentionClassifier(random_state=seed, **params)
-    with (
-        Clock() as fit,
-        early_stopping_monitor(None if loss_or_score else monitor),
-        loss_or_score_stopping(loss_or_score),
-    ):
+    with Clock() as fit, early_stopping_monitor(monitor):
         clf.fit(X_train, y_train)
     pred = clf.predict(X_test)
     return {
