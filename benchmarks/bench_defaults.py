@@ -32,7 +32,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping
 
-import sklearn_seqattn._classifier as classifier_code
+import sklearn_seqattn._skorch as net_factory
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 
@@ -92,7 +92,7 @@ def early_stopping_monitor(monitor: str | None):
     if monitor is None:
         yield
         return
-    original = classifier_code.LossOrScoreStopping
+    original = net_factory.LossOrScoreStopping
 
     def single_monitor(*, patience, **ignored):
         return EarlyStopping(
@@ -102,11 +102,11 @@ def early_stopping_monitor(monitor: str | None):
             load_best=True,
         )
 
-    classifier_code.LossOrScoreStopping = single_monitor
+    net_factory.LossOrScoreStopping = single_monitor
     try:
         yield
     finally:
-        classifier_code.LossOrScoreStopping = original
+        net_factory.LossOrScoreStopping = original
 
 
 def evaluate(params, seed, X_train, X_test, y_train, y_test) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -12,40 +11,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from skorch.callbacks import (
-    EpochScoring,
-    GradientNormClipping,
-    LRScheduler,
-)
 from skorch.helper import predefined_split
 
-from ._module import SeqAttentionModule
 from ._params import check_params, resolve_device
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
-from ._skorch import (
-    AcceleratedSequenceNet,
-    LossOrScoreStopping,
-    SequenceBatchLoader,
-    SequenceDataset,
-    SequenceNet,
-    autocast_context,
-)
+from ._skorch import SequenceDataset, autocast_context, build_net
 from ._validation import Sequences, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
-
-_MODULE_PARAMS = (
-    "dense_units",
-    "n_dense_layers",
-    "lstm_units",
-    "n_lstm_layers",
-    "bidirectional",
-    "n_attention_layers",
-    "n_heads",
-    "attention_ff_units",
-    "pooling",
-    "dropout",
-)
 
 
 class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
@@ -319,7 +292,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 net.train_split = None if valid_ds is None else predefined_split(valid_ds)
                 net.iterator_train__generator = generator
             else:
-                net = self._build_net(seqs.data.shape[2], len(classes), device, generator, valid_ds)
+                net = build_net(self, seqs.data.shape[2], len(classes), device, generator, valid_ds)
                 net.initialize()
             n_before = len(net.history)
             net.partial_fit(train_ds, None)
@@ -407,81 +380,6 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         if len(index) == len(seqs):  # np.arange(n) without early stopping: no copy of X
             return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights)
         return SequenceDataset(seqs.data[index], seqs.lengths[index], y_idx[index], weights[index])
-
-    def _module_kwargs(self) -> dict:
-        return {f"module__{name}": getattr(self, name) for name in _MODULE_PARAMS}
-
-    def _build_net(self, n_features, n_classes, device, generator, valid_ds) -> SequenceNet:
-        has_valid = valid_ds is not None
-        monitor = "valid_loss" if has_valid else "train_loss"
-        callbacks = []
-        if has_valid:
-            callbacks.append(
-                (
-                    "valid_score",
-                    EpochScoring(self.scoring, lower_is_better=False, name="valid_score"),
-                )
-            )
-            stopping = LossOrScoreStopping(patience=self.n_iter_no_change)
-            callbacks.append(("early_stopping", stopping))
-        if self.gradient_clip is not None:
-            callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
-        if self.lr_schedule == "plateau":
-            policy = LRScheduler(
-                policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
-                monitor=monitor,
-                factor=0.5,
-                patience=max(1, self.n_iter_no_change // 2),
-            )
-            callbacks.append(("lr_schedule", policy))
-        elif self.lr_schedule == "cosine":
-            policy = LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
-            )
-            callbacks.append(("lr_schedule", policy))
-        for i, callback in enumerate(self.callbacks or []):
-            callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
-        if self.accelerator is not None:
-            if getattr(self.accelerator, "num_processes", 1) > 1 and not isinstance(
-                self.random_state, numbers.Integral
-            ):
-                # Every process must draw the same validation split and batch order,
-                # or the shards of the training data overlap.
-                raise ValueError(
-                    "Training with an accelerator over "
-                    f"{self.accelerator.num_processes} processes needs an int random_state, "
-                    f"shared by all processes; got random_state={self.random_state!r}."
-                )
-            net_class, placement = AcceleratedSequenceNet, {"accelerator": self.accelerator}
-            device = None  # the accelerator places tensors
-        else:
-            net_class, placement = SequenceNet, {}
-        return net_class(
-            **placement,
-            module=SeqAttentionModule,
-            module__n_features=n_features,
-            module__n_classes=n_classes,
-            **self._module_kwargs(),
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__reduction="none",
-            optimizer=self.optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train=SequenceBatchLoader,
-            iterator_train__shuffle=True,
-            iterator_train__bucket_by_length=self.bucket_by_length,
-            iterator_train__generator=generator,
-            iterator_valid=SequenceBatchLoader,
-            train_split=predefined_split(valid_ds) if has_valid else None,
-            callbacks=callbacks,
-            callbacks__valid_acc=None,
-            classes=list(range(n_classes)),
-            device=device,
-            autocast=self.autocast,
-            verbose=self.verbose,
-        )
 
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:

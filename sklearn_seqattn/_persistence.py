@@ -320,7 +320,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
 
     from ._params import check_params, resolve_device
     from ._random import isolated_torch_rng
-    from ._skorch import SequenceDataset
+    from ._skorch import SequenceDataset, build_net
 
     folder = Path(os.fspath(path))
     config = _read_config(folder)
@@ -386,7 +386,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
-        net = estimator._build_net(n_features, len(classes), device, generator, placeholder)
+        net = build_net(estimator, n_features, len(classes), device, generator, placeholder)
         net.initialize()
     net.train_split = None
     net.iterator_train__generator = None

@@ -7,15 +7,19 @@ step, so training cost follows real steps rather than padded ones.
 
 from __future__ import annotations
 
+import numbers
 from copy import deepcopy
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, EpochScoring, GradientNormClipping, LRScheduler
+from skorch.helper import predefined_split
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_device, to_tensor
 from torch.utils.data import Dataset
+
+from ._module import SeqAttentionModule
 
 __all__ = [
     "AcceleratedSequenceNet",
@@ -25,7 +29,22 @@ __all__ = [
     "SequenceNet",
     "ShardedBatchLoader",
     "autocast_context",
+    "build_net",
 ]
+
+# Estimator parameters passed on to SeqAttentionModule.
+MODULE_PARAMS = (
+    "dense_units",
+    "n_dense_layers",
+    "lstm_units",
+    "n_lstm_layers",
+    "bidirectional",
+    "n_attention_layers",
+    "n_heads",
+    "attention_ff_units",
+    "pooling",
+    "dropout",
+)
 
 
 def autocast_context(device, enabled: bool):
@@ -311,3 +330,83 @@ class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
         with autocast_context(device, self.autocast):
             logits = self.module_(x["x"], x["lengths"], **fit_params)
         return logits.float()
+
+
+def build_net(est, n_features, n_classes, device, generator, valid_ds) -> SequenceNet:
+    """Compose the skorch net for ``est``, a SeqAttentionClassifier.
+
+    Module, loss, optimizer, batch loaders and callbacks (validation score,
+    early stopping, gradient clipping, learning-rate schedule, the user's
+    callbacks). ``valid_ds`` is the held-out :class:`SequenceDataset` (None
+    without early stopping); ``generator`` drives the shuffling of batches.
+    """
+    has_valid = valid_ds is not None
+    monitor = "valid_loss" if has_valid else "train_loss"
+    callbacks = []
+    if has_valid:
+        callbacks.append(
+            (
+                "valid_score",
+                EpochScoring(est.scoring, lower_is_better=False, name="valid_score"),
+            )
+        )
+        stopping = LossOrScoreStopping(patience=est.n_iter_no_change)
+        callbacks.append(("early_stopping", stopping))
+    if est.gradient_clip is not None:
+        callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
+    if est.lr_schedule == "plateau":
+        policy = LRScheduler(
+            policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+            monitor=monitor,
+            factor=0.5,
+            patience=max(1, est.n_iter_no_change // 2),
+        )
+        callbacks.append(("lr_schedule", policy))
+    elif est.lr_schedule == "cosine":
+        policy = LRScheduler(
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=est.max_epochs
+        )
+        callbacks.append(("lr_schedule", policy))
+    for i, callback in enumerate(est.callbacks or []):
+        callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
+    if est.accelerator is not None:
+        if getattr(est.accelerator, "num_processes", 1) > 1 and not isinstance(
+            est.random_state, numbers.Integral
+        ):
+            # Every process must draw the same validation split and batch order,
+            # or the shards of the training data overlap.
+            raise ValueError(
+                "Training with an accelerator over "
+                f"{est.accelerator.num_processes} processes needs an int random_state, "
+                f"shared by all processes; got random_state={est.random_state!r}."
+            )
+        net_class, placement = AcceleratedSequenceNet, {"accelerator": est.accelerator}
+        device = None  # the accelerator places tensors
+    else:
+        net_class, placement = SequenceNet, {}
+    return net_class(
+        **placement,
+        module=SeqAttentionModule,
+        module__n_features=n_features,
+        module__n_classes=n_classes,
+        **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
+        criterion=torch.nn.CrossEntropyLoss,
+        criterion__reduction="none",
+        optimizer=est.optimizer,
+        optimizer__weight_decay=est.weight_decay,
+        lr=est.lr,
+        max_epochs=est.max_epochs,
+        batch_size=est.batch_size,
+        iterator_train=SequenceBatchLoader,
+        iterator_train__shuffle=True,
+        iterator_train__bucket_by_length=est.bucket_by_length,
+        iterator_train__generator=generator,
+        iterator_valid=SequenceBatchLoader,
+        train_split=predefined_split(valid_ds) if has_valid else None,
+        callbacks=callbacks,
+        callbacks__valid_acc=None,
+        classes=list(range(n_classes)),
+        device=device,
+        autocast=est.autocast,
+        verbose=est.verbose,
+    )
