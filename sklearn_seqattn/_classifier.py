@@ -9,14 +9,13 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 from skorch.helper import predefined_split
 
 from ._params import check_params, resolve_device
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._skorch import SequenceDataset, autocast_context, build_net
-from ._validation import Sequences, check_sequences
+from ._validation import Sequences, check_classification_y, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
 
@@ -259,7 +258,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
         seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=not continuing)
-        y = self._check_y(y, len(seqs))
+        y = check_classification_y(y, len(seqs), type(self).__name__)
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
@@ -303,19 +302,6 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net
         self.history_ = net.history
         return self
-
-    def _check_y(self, y, n_samples: int) -> np.ndarray:
-        if y is None:
-            raise ValueError(
-                "SeqAttentionClassifier requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(y, warn=True)
-        if len(y) != n_samples:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
-            )
-        check_classification_targets(y)
-        return y
 
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
         """Per-sample loss weight: class weight of its label times its sample weight."""

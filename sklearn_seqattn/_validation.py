@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 from ._data import compact_padding, pad_sequences, padding_mask
 
-__all__ = ["Sequences", "check_mask_value", "check_sequences"]
+__all__ = ["Sequences", "check_classification_y", "check_mask_value", "check_sequences"]
 
 
 @dataclass(frozen=True)
@@ -272,3 +274,27 @@ def check_sequences(
         np.ascontiguousarray(positions[:, :width]),
         n_timesteps,
     )
+
+
+def check_classification_y(y, n_samples: int, owner: str, *, warn: bool = True) -> np.ndarray:
+    """Validate class labels ``y`` against ``n_samples`` sequences.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    n_samples : int
+        Number of sequences in ``X``.
+    owner : str
+        Name of the estimator, used in the error for a missing ``y``.
+    warn : bool, default=True
+        Warn (as scikit-learn does) when a column vector is passed.
+    """
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    y = column_or_1d(y, warn=warn)
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
+        )
+    check_classification_targets(y)
+    return y

@@ -7,10 +7,8 @@ from imblearn.base import BaseSampler
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
 
-from .._validation import Sequences, check_mask_value, check_sequences
+from .._validation import Sequences, check_classification_y, check_mask_value, check_sequences
 from ..preprocessing._layout import input_kind, is_nan, scatter_to_layout, to_list
 from ._encoding import RowCodec
 
@@ -141,7 +139,7 @@ class SequenceResampler(BaseSampler):
         """
         sampler = self._check_params()
         seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=True)
-        y_in, y = y, _check_y(y, len(seqs))
+        y_in, y = y, check_classification_y(y, len(seqs), type(self).__name__, warn=False)
         data, lengths, positions, y_res = self._fit_resample(sampler, seqs, y)
         self.sampler_ = sampler
         self.sampling_strategy_ = getattr(sampler, "sampling_strategy_", None)
@@ -246,15 +244,3 @@ def _new_positions(seqs: Sequences, lengths: np.ndarray) -> np.ndarray:
     if (last == seqs.n_timesteps - 1).all():
         return steps + (seqs.n_timesteps - lengths)[:, None]
     return steps.copy()
-
-
-def _check_y(y, n_samples: int) -> np.ndarray:
-    if y is None:
-        raise ValueError("SequenceResampler requires y to be passed, but the target y is None.")
-    y = column_or_1d(y)
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
-        )
-    check_classification_targets(y)
-    return y
