@@ -177,7 +177,6 @@ class LossOrScoreStopping(EarlyStopping):
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.best_score_ = -np.inf
         self.best_pair_ = (-np.inf, -np.inf)  # (score, -loss) of the epoch to restore
 
     def on_epoch_end(self, net, **kwargs):
@@ -186,8 +185,7 @@ class LossOrScoreStopping(EarlyStopping):
         loss_improved = self._is_score_improved(loss)
         if loss_improved:
             self.dynamic_threshold_ = self._calc_new_threshold(loss)
-        score_improved = score > self.best_score_
-        self.best_score_ = max(self.best_score_, score)
+        score_improved = score > self.best_pair_[0]  # best_pair_ holds the best score
         self.misses_ = 0 if (loss_improved or score_improved) else self.misses_ + 1
         if (score, -loss) > self.best_pair_:
             self.best_pair_ = (score, -loss)
@@ -217,9 +215,14 @@ class SequenceNet(NeuralNetClassifier):
         super().__init__(*args, **kwargs)
         self.autocast = autocast
 
+    def _batch_device(self):
+        """Device that batches are moved to (the accelerator's, in the subclass)."""
+        return self.device
+
     def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        with autocast_context(self.device, self.autocast):
+        device = self._batch_device()
+        x = to_tensor(x, device=device)
+        with autocast_context(device, self.autocast):
             logits = self.module_(x["x"], x["lengths"], **fit_params)
         # Autocast yields bfloat16 logits, which numpy (and so skorch's scoring) cannot hold.
         return logits.float()
@@ -323,13 +326,6 @@ class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
     def evaluation_step(self, batch, training=False):
         # Each process holds the whole validation set: nothing to gather.
         return SequenceNet.evaluation_step(self, batch, training=training)
-
-    def infer(self, x, **fit_params):
-        device = self._batch_device()
-        x = to_tensor(x, device=device)
-        with autocast_context(device, self.autocast):
-            logits = self.module_(x["x"], x["lengths"], **fit_params)
-        return logits.float()
 
 
 def build_net(est, n_features, n_classes, device, generator, valid_ds) -> SequenceNet:
