@@ -84,3 +84,34 @@ def test_multiclass_uses_more_motifs_and_is_reproducible():
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_sequence_classification(**{"n_samples": 20, "n_timesteps": 30, **kwargs})
+
+
+def test_event_order_generator_plants_two_ordered_events():
+    from sklearn_seqattn.datasets import make_event_order_classification
+
+    X, y, events = make_event_order_classification(
+        n_samples=200,
+        n_timesteps=50,
+        n_features=20,
+        min_length=20,
+        return_events=True,
+        random_state=0,
+    )
+    assert X.shape == (200, 50, 20) and X.dtype == np.float32
+    assert np.bincount(y).tolist() == [56, 144]  # 28% / 72%
+    assert (events.sum(axis=1) == 6).all()  # two events of 3 steps
+    lengths = (~(X == 0).all(axis=2)).sum(axis=1)
+    assert lengths.min() >= 20 and lengths.max() <= 50
+    assert not (events & (np.arange(50)[None, :] >= lengths[:, None])).any()
+    # Time averages carry no class information: both classes hold both events.
+    means = X.sum(axis=1) / lengths[:, None]
+    assert abs(means[y == 0].mean() - means[y == 1].mean()) < 0.05
+
+
+def test_event_order_generator_rejects_impossible_settings():
+    from sklearn_seqattn.datasets import make_event_order_classification
+
+    with pytest.raises(ValueError, match="too few for two events"):
+        make_event_order_classification(n_features=6, n_event_features=4)
+    with pytest.raises(ValueError, match="min_length must be in"):
+        make_event_order_classification(min_length=4)

@@ -1,5 +1,6 @@
-"""Data sets: a synthetic generator shaped like padded, imbalanced sequence tasks."""
+"""Data sets: synthetic generators shaped like padded, imbalanced sequence tasks."""
 
+from ._event_order import make_event_order_classification
 from ._synthetic import make_sequence_classification
 
-__all__ = ["make_sequence_classification"]
+__all__ = ["make_event_order_classification", "make_sequence_classification"]
