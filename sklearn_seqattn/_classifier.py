@@ -12,9 +12,17 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import predefined_split
 
+from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
 from ._params import check_params, resolve_device
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
-from ._skorch import SequenceDataset, autocast_context, build_net
+from ._skorch import (
+    SequenceDataset,
+    autocast_context,
+    best_epoch_key,
+    build_net,
+    set_input_standardization,
+    standardization,
+)
 from ._validation import Sequences, check_classification_y, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
@@ -31,6 +39,15 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    n_conv_layers : int, default=0
+        Number of masked temporal convolution layers (``Conv1d -> ReLU ->
+        Dropout``) applied to each standardised step before the dense front
+        end; padded steps are zeroed before every convolution, so padding
+        never changes a prediction. 0 disables them.
+    conv_channels : int, default=64
+        Output channels of each convolution layer.
+    kernel_size : int, default=5
+        Width in steps of each convolution (odd).
     dense_units : int, default=64
         Width of the per-step feed-forward front end.
     n_dense_layers : int, default=1
@@ -61,6 +78,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         blocks and before the head.
     weight_decay : float, default=1e-4
         Weight decay passed to the optimizer.
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy loss, in [0, 1).
+    standardize : bool, default=True
+        Standardise each feature inside the network with the mean and
+        standard deviation of the real (non-padded) training steps. The
+        statistics are part of the model (saved and exported with it), so
+        unscaled input needs no external scaler.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is
         padding (NaN allowed). Ignored for ragged lists.
@@ -120,11 +144,22 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         instead of starting afresh.
+    n_init : int, default=1
+        Number of networks trained from different initialisations (and batch
+        orders); the one with the best validation score (ties: lower
+        validation loss) is kept, as ``n_init`` does in
+        :class:`~sklearn.cluster.KMeans`. Costs ``n_init`` fits; needs
+        ``early_stopping=True`` when above 1.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+    fine_classes_ : ndarray of shape (n_outputs,)
+        Labels of the network's outputs: the fine labels when ``fit`` was
+        given ``y_fine``, else ``classes_``.
+    fine_to_coarse_ : ndarray of int of shape (n_outputs,)
+        Index into ``classes_`` of each entry of ``fine_classes_``.
     n_features_in_ : int
         Number of features per time step.
     class_weight_ : ndarray of shape (n_classes,)
@@ -136,7 +171,17 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         ``valid_loss`` and ``valid_score``; with an ``lr_schedule`` also
         ``event_lr``. ``history_[:, "train_loss"]`` gives one column.
     n_iter_ : int
-        Number of epochs run by the last call to ``fit``.
+        Number of epochs run by the last call to ``fit`` (by the kept network,
+        with ``n_init > 1``).
+    fit_diagnosis_ : FitDiagnosis
+        Whether the fit learned: ``fit_diagnosis_.verdict`` is "learned",
+        "chance" or "collapsed" (computed on the validation split, or on the
+        training data without early stopping); when it is not "learned",
+        ``fit`` also issues a :class:`ChanceLevelWarning` whose message names
+        likely causes and what to try.
+    init_scores_ : list of float
+        With early stopping, the best validation score of each initialisation
+        tried (one entry when ``n_init=1``).
 
     Examples
     --------
@@ -151,6 +196,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        n_conv_layers=0,
+        conv_channels=64,
+        kernel_size=5,
         dense_units=64,
         n_dense_layers=1,
         lstm_units=64,
@@ -162,6 +210,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         pooling="attention",
         dropout=0.1,
         weight_decay=1e-4,
+        label_smoothing=0.0,
+        standardize=True,
         mask_value=0.0,
         class_weight=None,
         max_epochs=200,
@@ -183,7 +233,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        n_init=1,
     ):
+        self.n_conv_layers = n_conv_layers
+        self.conv_channels = conv_channels
+        self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.n_dense_layers = n_dense_layers
         self.lstm_units = lstm_units
@@ -195,6 +249,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.pooling = pooling
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.standardize = standardize
         self.mask_value = mask_value
         self.class_weight = class_weight
         self.max_epochs = max_epochs
@@ -216,9 +272,10 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.n_init = n_init
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, y_fine=None):
         """Train the network.
 
         Parameters
@@ -231,6 +288,15 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             Class labels (any hashable, sortable values).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss.
+        y_fine : array-like of shape (n_samples,), default=None
+            Finer labels that refine ``y`` (each fine label belongs to one
+            class of ``y``), e.g. the original classes behind a merged class.
+            The network is trained to tell the fine labels apart; predictions,
+            ``classes_``, ``class_weight`` and the validation score stay on
+            ``y``, a class's probability being the sum of its fine labels'.
+            In :class:`~sklearn.pipeline.Pipeline` pass it as
+            ``clf__y_fine=...``; :class:`~sklearn.model_selection.GridSearchCV`
+            splits it with ``X`` and ``y``.
 
         Returns
         -------
@@ -270,38 +336,93 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start=True needs the classes seen before, {self.classes_.tolist()}; "
                 f"y holds {classes.tolist()}."
             )
+        fine_classes, fine_idx, fine_to_coarse = self._fine_labels(y_fine, y_idx, classes, len(y))
+        if continuing and not np.array_equal(fine_classes, self.fine_classes_):
+            raise ValueError(
+                "warm_start=True needs the fine labels seen before, "
+                f"{self.fine_classes_.tolist()}; y_fine holds {fine_classes.tolist()}."
+            )
         weights = self._sample_loss_weights(classes, y, y_idx, sample_weight, len(seqs))
         seed = draw_seed(self.random_state)
         train_idx, valid_idx = self._split(y_idx, seed)
 
         self.classes_ = classes
-        train_ds = self._dataset(seqs, y_idx, weights, train_idx)
-        valid_ds = None if valid_idx is None else self._dataset(seqs, y_idx, weights, valid_idx)
-        with (
-            deterministic_algorithms(self.deterministic, device),
-            isolated_torch_rng(seed, device) as generator,
-        ):
+        self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
+        targets = (y_idx, fine_idx, weights)
+        train_ds = self._dataset(seqs, *targets, train_idx)
+        valid_ds = None if valid_idx is None else self._dataset(seqs, *targets, valid_idx)
+        with deterministic_algorithms(self.deterministic, device):
             if continuing:
                 net = self.net_
-                # Training-loop settings may have changed since the last fit.
-                net.max_epochs, net.batch_size = self.max_epochs, self.batch_size
-                net.lr = self.lr
-                for group in net.optimizer_.param_groups:
-                    group["lr"] = self.lr
-                net.train_split = None if valid_ds is None else predefined_split(valid_ds)
-                net.iterator_train__generator = generator
+                with isolated_torch_rng(seed, device) as generator:
+                    n_before = len(net.history)
+                    self._continue(net, generator, valid_ds).partial_fit(train_ds, None)
+                net.iterator_train__generator = None
+                self.n_iter_ = len(net.history) - n_before
             else:
-                net = build_net(self, seqs.data.shape[2], len(classes), device, generator, valid_ds)
-                net.initialize()
-            n_before = len(net.history)
-            net.partial_fit(train_ds, None)
-        self.n_iter_ = len(net.history) - n_before
-        # The generator belongs to this fit; plain attributes (skorch's set_params would
-        # re-initialise the net).
-        net.iterator_train__generator = None
+                stats = standardization(seqs, train_idx) if self.standardize else None
+                net, self.init_scores_ = self._fit_n_init(
+                    seqs.data.shape[2], device, seed, stats, train_ds, valid_ds
+                )
+                self.n_iter_ = len(net.history)
         self.net_ = net
         self.history_ = net.history
+        self.fit_diagnosis_ = self._diagnose(seqs, y_idx, fine_idx, weights, train_idx, valid_idx)
+        if not self.fit_diagnosis_.learned:
+            warnings.warn(
+                f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
+                ChanceLevelWarning,
+                stacklevel=2,
+            )
         return self
+
+    def _continue(self, net, generator, valid_ds):
+        """Point a fitted net at this fit's settings, data split and generator."""
+        # Training-loop settings may have changed since the last fit.
+        net.max_epochs, net.batch_size = self.max_epochs, self.batch_size
+        net.lr = self.lr
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.lr
+        net.train_split = None if valid_ds is None else predefined_split(valid_ds)
+        net.iterator_train__generator = generator
+        return net
+
+    def _fit_n_init(self, n_features, device, seed, stats, train_ds, valid_ds):
+        """Train ``n_init`` fresh nets; keep the best on the validation split.
+
+        The first uses ``seed`` itself, so ``n_init=1`` is one ordinary fit.
+        """
+        seeds = [seed, *np.random.SeedSequence(seed).generate_state(self.n_init - 1)]
+        best, best_key, scores = None, None, []
+        for init_seed in seeds:
+            with isolated_torch_rng(int(init_seed) % 2**31, device) as generator:
+                net = build_net(self, n_features, device, generator, valid_ds, self._label_groups())
+                net.initialize()
+                if stats is not None:
+                    set_input_standardization(net.module_, *stats)
+                net.partial_fit(train_ds, None)
+            # The generator belongs to this fit; a plain attribute (skorch's set_params
+            # would re-initialise the net).
+            net.iterator_train__generator = None
+            key = best_epoch_key(net.history)
+            scores.append(key[0])
+            if best_key is None or key > best_key:
+                best, best_key = net, key
+        return best, scores
+
+    def _diagnose(self, seqs, y_idx, fine_idx, weights, train_idx, valid_idx) -> FitDiagnosis:
+        """Verdict on the fitted net, from the validation split (else the training data)."""
+        basis, index = (
+            ("validation", valid_idx) if valid_idx is not None else ("training", train_idx)
+        )
+        y_pred = self._proba(seqs.take(index)).argmax(axis=1)
+        # The loss is over the network's outputs (the fine labels, when given).
+        outputs = y_idx if fine_idx is None else fine_idx
+        prior = prior_loss(
+            outputs[train_idx], weights[train_idx], len(self.fine_classes_), self.label_smoothing
+        )
+        losses = [row.get("train_loss", np.nan) for row in self.history_]
+        return diagnose_fit(y_idx[index], y_pred, len(self.classes_), basis, losses, prior)
 
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
         """Per-sample loss weight: class weight of its label times its sample weight."""
@@ -362,10 +483,39 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             return train_test_split(indices, test_size=n_valid, random_state=seed)
 
     @staticmethod
-    def _dataset(seqs: Sequences, y_idx, weights, index) -> SequenceDataset:
+    def _fine_labels(y_fine, y_idx, classes, n_samples):
+        """Fine labels, their indices and each one's class index; identity without ``y_fine``."""
+        if y_fine is None:
+            return classes, None, np.arange(len(classes))
+        y_fine = check_classification_y(y_fine, n_samples, "SeqAttentionClassifier", "y_fine")
+        fine_classes, fine_idx = np.unique(y_fine, return_inverse=True)
+        pairs = np.unique(np.stack([fine_idx, y_idx], axis=1), axis=0)
+        owners = np.bincount(pairs[:, 0], minlength=len(fine_classes))
+        if (owners > 1).any():
+            shared = np.flatnonzero(owners > 1)[0]
+            coarse = classes[pairs[pairs[:, 0] == shared, 1]]
+            raise ValueError(
+                f"y_fine must refine y (each fine label inside one class of y): fine label "
+                f"{fine_classes[shared].item()!r} occurs with classes {coarse.tolist()} of y."
+            )
+        fine_to_coarse = np.empty(len(fine_classes), dtype=np.int64)
+        fine_to_coarse[pairs[:, 0]] = pairs[:, 1]
+        return fine_classes, fine_idx, fine_to_coarse
+
+    def _label_groups(self):
+        """The fine-to-class index map for the net, or None when outputs are the classes."""
+        if len(self.fine_classes_) == len(self.classes_):
+            return None
+        return self.fine_to_coarse_
+
+    @staticmethod
+    def _dataset(seqs: Sequences, y_idx, fine_idx, weights, index) -> SequenceDataset:
+        targets = y_idx if fine_idx is None else fine_idx
         if len(index) == len(seqs):  # np.arange(n) without early stopping: no copy of X
-            return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights)
-        return SequenceDataset(seqs.data[index], seqs.lengths[index], y_idx[index], weights[index])
+            return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights, targets)
+        return SequenceDataset(
+            seqs.data[index], seqs.lengths[index], y_idx[index], weights[index], targets[index]
+        )
 
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:
@@ -384,7 +534,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         width = seqs.data.shape[1]
         # Sorting by length lets each batch stop at its own longest sequence.
         order = np.argsort(seqs.lengths, kind="stable")
-        logits = np.empty((len(seqs), len(self.classes_)), dtype=np.float32)
+        logits = np.empty((len(seqs), len(self.fine_classes_)), dtype=np.float32)
         pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
         maps = [np.zeros((len(seqs), width, width), np.float32) for _ in module.attention_blocks]
         was_training = module.training
@@ -428,8 +578,17 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
         """
-        logits = torch.from_numpy(self._forward(self._check_fitted_input(X)))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        return self._proba(self._check_fitted_input(X))
+
+    def _proba(self, seqs: Sequences) -> np.ndarray:
+        """Class probabilities: softmax over the outputs, fine labels summed per class."""
+        logits = torch.from_numpy(self._forward(seqs))
+        proba = torch.softmax(logits.double(), dim=1).numpy()
+        if len(self.fine_classes_) == len(self.classes_):
+            return proba
+        out = np.zeros((len(proba), len(self.classes_)))
+        np.add.at(out.T, self.fine_to_coarse_, proba.T)
+        return out
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, of shape (n_samples,)."""

@@ -13,7 +13,13 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["AttentionPooling", "MaskedBiLSTM", "SelfAttentionBlock", "SeqAttentionModule"]
+__all__ = [
+    "AttentionPooling",
+    "MaskedBiLSTM",
+    "MaskedConvFrontEnd",
+    "SelfAttentionBlock",
+    "SeqAttentionModule",
+]
 
 POOLINGS = ("attention", "mean", "max", "last")
 # torch.compiler.is_exporting is missing from older torch releases, which cannot export anyway.
@@ -101,6 +107,37 @@ class MaskedBiLSTM(nn.Module):
         return x
 
 
+class MaskedConvFrontEnd(nn.Module):
+    """Temporal convolutions that never read padding.
+
+    Each layer is ``Conv1d -> ReLU -> Dropout`` with "same" zero padding over
+    time. Padded steps are set to zero before every convolution, so a real
+    step's output sees the same zeros beyond the sequence's end whatever the
+    amount of padding: outputs at real steps are exactly padding invariant.
+    A kernel spanning a few steps averages noise over time before the
+    recurrent layers, which helps them find short events in noisy input.
+    """
+
+    def __init__(
+        self, input_size: int, channels: int, n_layers: int, kernel_size: int, dropout: float
+    ):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        size = input_size
+        for _ in range(n_layers):
+            self.convs.append(nn.Conv1d(size, channels, kernel_size, padding=kernel_size // 2))
+            size = channels
+        self.dropout = nn.Dropout(dropout)
+        self.output_size = size
+
+    def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        keep = real[:, :, None].to(x.dtype)  # (batch, time, 1)
+        for conv in self.convs:
+            z = conv((x * keep).transpose(1, 2)).transpose(1, 2)  # (batch, time, channels)
+            x = self.dropout(torch.relu(z))
+        return x
+
+
 class SelfAttentionBlock(nn.Module):
     """Pre-norm transformer encoder block with a key-padding mask.
 
@@ -182,6 +219,9 @@ class SeqAttentionModule(nn.Module):
         Features per step.
     n_classes : int
         Number of outputs (one logit per class).
+    conv_channels, n_conv_layers, kernel_size : int
+        Masked temporal convolutions applied first (``n_conv_layers=0``
+        disables them); ``kernel_size`` must be odd.
     dense_units, n_dense_layers : int
         Per-step feed-forward front end (``n_dense_layers=0`` disables it).
     lstm_units, n_lstm_layers : int
@@ -194,12 +234,20 @@ class SeqAttentionModule(nn.Module):
         How the sequence is reduced to one vector.
     dropout : float
         Dropout rate used throughout.
+
+    The buffers ``input_shift`` and ``input_scale`` (``(n_features,)``,
+    identity by default) standardise every real step as
+    ``(x - input_shift) / input_scale`` before anything else; the estimator
+    sets them from the training data, and they are saved with the weights.
     """
 
     def __init__(
         self,
         n_features: int,
         n_classes: int,
+        conv_channels: int = 64,
+        n_conv_layers: int = 0,
+        kernel_size: int = 5,
         dense_units: int = 64,
         n_dense_layers: int = 1,
         lstm_units: int = 64,
@@ -214,8 +262,15 @@ class SeqAttentionModule(nn.Module):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
+        self.register_buffer("input_shift", torch.zeros(n_features))
+        self.register_buffer("input_scale", torch.ones(n_features))
+        self.conv = MaskedConvFrontEnd(
+            n_features, conv_channels, n_conv_layers, kernel_size, dropout
+        )
         layers: list[nn.Module] = []
-        size = n_features
+        size = self.conv.output_size
         for _ in range(n_dense_layers):
             layers += [nn.Linear(size, dense_units), nn.ReLU(), nn.Dropout(dropout)]
             size = dense_units
@@ -244,7 +299,8 @@ class SeqAttentionModule(nn.Module):
         if not _is_exporting():
             x = x[:, : int(lengths.max())]  # (batch, time, features)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
-        h = self.front_end(x)
+        x = (x - self.input_shift) / self.input_scale
+        h = self.front_end(self.conv(x, real))
         h = self.lstm(h, lengths)  # (batch, time, hidden)
         maps = []
         for block in self.attention_blocks:

@@ -39,18 +39,24 @@ OUTPUT_NAME = "probabilities"
 
 
 class _ProbabilityGraph(nn.Module):
-    """The fitted module plus the softmax, with padded steps zeroed."""
+    """The fitted module plus the softmax, with padded steps zeroed.
 
-    def __init__(self, module: nn.Module):
+    ``groups`` (one-hot ``(n_outputs, n_classes)``) sums fine-label outputs
+    into their classes; None when the outputs are the classes.
+    """
+
+    def __init__(self, module: nn.Module, groups: torch.Tensor | None = None):
         super().__init__()
         self.module = module
+        self.groups = groups
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp(1, x.shape[1])
         real = torch.arange(x.shape[1])[None, :] < lengths[:, None]  # (batch, time)
         # Zero the padding: NaN there would leak through zero attention weights (0 * NaN).
         x = torch.where(real[:, :, None], x, torch.zeros_like(x))
-        return torch.softmax(self.module(x, lengths).float(), dim=1)  # (batch, n_classes)
+        proba = torch.softmax(self.module(x, lengths).float(), dim=1)  # (batch, n_outputs)
+        return proba if self.groups is None else proba @ self.groups  # (batch, n_classes)
 
 
 def _require_onnx() -> None:
@@ -126,7 +132,12 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
     module = estimator.net_.module_
     device = next(module.parameters()).device
     was_training = module.training
-    graph = _ProbabilityGraph(module).cpu().eval()
+    groups = None
+    if len(estimator.fine_classes_) != len(estimator.classes_):
+        groups = torch.nn.functional.one_hot(
+            torch.as_tensor(estimator.fine_to_coarse_), len(estimator.classes_)
+        ).float()
+    graph = _ProbabilityGraph(module, groups).cpu().eval()
     # Example batch of distinct lengths above 1, so no axis is specialised to 0 or 1.
     x = torch.zeros(3, 5, int(estimator.n_features_in_))
     lengths = torch.tensor([5, 2, 4], dtype=torch.int64)

@@ -20,6 +20,7 @@ _BOOL_PARAMS = (
     "autocast",
     "deterministic",
     "warm_start",
+    "standardize",
 )
 
 
@@ -45,6 +46,18 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
+    _check_int("n_conv_layers", est.n_conv_layers, 0)
+    _check_int("conv_channels", est.conv_channels, 1)
+    _check_int("kernel_size", est.kernel_size, 1)
+    if est.kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
+    _check_int("n_init", est.n_init, 1)
+    if est.n_init > 1 and not est.early_stopping:
+        raise ValueError(
+            f"n_init={est.n_init} keeps the initialisation with the best validation score "
+            "and needs early_stopping=True (a validation split)."
+        )
+    _check_real("label_smoothing", est.label_smoothing, 0.0, 1.0, high_open=True)
     _check_int("dense_units", est.dense_units, 1)
     _check_int("n_dense_layers", est.n_dense_layers, 0)
     _check_int("lstm_units", est.lstm_units, 1)

@@ -23,6 +23,7 @@ if training is continued with ``warm_start=True``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -33,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+
+from ._diagnosis import FitDiagnosis
 
 __all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator"]
 
@@ -88,6 +91,48 @@ def _encode_scalar(value):
     if isinstance(value, str):
         return value
     raise TypeError(type(value).__name__)
+
+
+def _encode_diagnosis(diagnosis) -> dict | None:
+    if diagnosis is None:
+        return None
+    return {
+        k: _encode_float(v) if isinstance(v, float) else v
+        for k, v in dataclasses.asdict(diagnosis).items()
+    }
+
+
+def _decode_diagnosis(spec) -> FitDiagnosis | None:
+    """The saved verdict of the fit; None when absent or malformed (it is informative only)."""
+    if not isinstance(spec, dict):
+        return None
+    fields = {f.name: f.type for f in dataclasses.fields(FitDiagnosis)}
+    if set(spec) != set(fields):
+        return None
+    try:
+        values = {k: _decode_float(v) if fields[k] == "float" else v for k, v in spec.items()}
+    except (TypeError, ValueError):
+        return None
+    if not all(isinstance(values[k], str) for k in ("verdict", "basis", "message")):
+        return None
+    if not isinstance(values["n_samples"], int):
+        return None
+    return FitDiagnosis(**values)
+
+
+def _decode_fine_labels(config: dict, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fine labels and their class indices; the classes themselves when none were saved."""
+    if "fine_classes" not in config:
+        return classes, np.arange(len(classes))
+    fine_classes = _decode_classes(config["fine_classes"])
+    fine_to_coarse = np.asarray(config["fine_to_coarse"])
+    if (
+        fine_to_coarse.shape != (len(fine_classes),)
+        or fine_to_coarse.dtype.kind not in "iu"
+        or not set(fine_to_coarse.tolist()) == set(range(len(classes)))
+    ):
+        raise ValueError("fine_to_coarse must map every fine label to a class index")
+    return fine_classes, fine_to_coarse.astype(np.int64)
 
 
 def _decode_scalar(value):
@@ -218,6 +263,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
     weights = save_tensors(state)
     try:
         classes = _encode_classes(estimator.classes_)
+        fine_classes = _encode_classes(estimator.fine_classes_)
     except TypeError as exc:
         raise ValueError(
             f"classes_ must hold bools, numbers or strings to be saved, got {exc}."
@@ -232,10 +278,13 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         },
         "params": params,
         "classes": classes,
+        "fine_classes": fine_classes,
+        "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),
         "class_weight": [_encode_float(w) for w in estimator.class_weight_],
         "n_iter": int(getattr(estimator, "n_iter_", 0)),
+        "fit_diagnosis": _encode_diagnosis(getattr(estimator, "fit_diagnosis_", None)),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     history = json.dumps(_to_json(list(estimator.history_)), allow_nan=False)
@@ -327,6 +376,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     try:
         saved_params = config["params"]
         classes = _decode_classes(config["classes"])
+        fine_classes, fine_to_coarse = _decode_fine_labels(config, classes)
         n_features = int(config["n_features_in"])
         class_weight = np.array([_decode_float(w) for w in config["class_weight"]])
         digest = str(config["weights_sha256"])
@@ -386,7 +436,11 @@ def load_estimator(cls: type, path: str | os.PathLike):
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
-        net = build_net(estimator, n_features, len(classes), device, generator, placeholder)
+        estimator.classes_ = classes
+        estimator.fine_classes_, estimator.fine_to_coarse_ = fine_classes, fine_to_coarse
+        net = build_net(
+            estimator, n_features, device, generator, placeholder, estimator._label_groups()
+        )
         net.initialize()
     net.train_split = None
     net.iterator_train__generator = None
@@ -417,6 +471,9 @@ def load_estimator(cls: type, path: str | os.PathLike):
     estimator.n_features_in_ = n_features
     estimator.class_weight_ = class_weight
     estimator.n_iter_ = int(config.get("n_iter", len(net.history)))
+    diagnosis = _decode_diagnosis(config.get("fit_diagnosis"))
+    if diagnosis is not None:
+        estimator.fit_diagnosis_ = diagnosis
     estimator.net_ = net
     estimator.history_ = net.history
     return estimator

@@ -29,11 +29,17 @@ __all__ = [
     "SequenceNet",
     "ShardedBatchLoader",
     "autocast_context",
+    "best_epoch_key",
     "build_net",
+    "set_input_standardization",
+    "standardization",
 ]
 
 # Estimator parameters passed on to SeqAttentionModule.
 MODULE_PARAMS = (
+    "n_conv_layers",
+    "conv_channels",
+    "kernel_size",
     "dense_units",
     "n_dense_layers",
     "lstm_units",
@@ -53,6 +59,58 @@ def autocast_context(device, enabled: bool):
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
 
 
+def standardization(seqs, index, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of the real steps of ``seqs[index]``.
+
+    Two passes in chunks of samples, accumulated in float64, so no copy of
+    the data is made. Features that are constant get a scale of 1.
+    """
+    n_features = seqs.data.shape[2]
+    total, count = np.zeros(n_features), 0
+    for pass_ in ("mean", "var"):
+        acc = np.zeros(n_features)
+        for start in range(0, len(index), chunk):
+            rows = index[start : start + chunk]
+            lengths = seqs.lengths[rows]
+            real = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+            steps = seqs.data[rows, : real.shape[1]][real].astype(np.float64)  # (steps, features)
+            if pass_ == "mean":
+                acc += steps.sum(axis=0)
+                count += len(steps)
+            else:
+                acc += ((steps - total) ** 2).sum(axis=0)
+        if pass_ == "mean":
+            total = acc / count
+    mean, std = total, np.sqrt(acc / count)
+    std[std <= 1e-6 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def set_input_standardization(module, shift: np.ndarray, scale: np.ndarray) -> None:
+    """Store standardisation statistics in the module's buffers (saved with the weights)."""
+    # An accelerator may have wrapped the module in DistributedDataParallel.
+    module = getattr(module, "module", module)
+    with torch.no_grad():
+        module.input_shift.copy_(torch.as_tensor(shift))
+        module.input_scale.copy_(torch.as_tensor(scale))
+
+
+def best_epoch_key(history) -> tuple[float, float]:
+    """``(valid_score, -valid_loss)`` of the best epoch, as early stopping ranks them.
+
+    Without validation, ``(-inf, -train_loss)`` of the last epoch.
+    """
+    keys = [
+        (row["valid_score"], -row["valid_loss"])
+        for row in history
+        if "valid_score" in row and "valid_loss" in row
+    ]
+    if keys:
+        return max(keys, key=lambda k: (np.nan_to_num(k[0], nan=-np.inf), k[1]))
+    last = history[-1].get("train_loss", np.inf) if len(history) else np.inf
+    return (-np.inf, -float(last))
+
+
 class SequenceDataset(Dataset):
     """Post-padded sequences as tensors, with targets and per-sample loss weights.
 
@@ -64,14 +122,18 @@ class SequenceDataset(Dataset):
         Class indices; zeros when None (prediction).
     weights : ndarray of float, shape (n_samples,), default=None
         Loss weight of each sample (class weight times sample weight).
+    targets : ndarray of int, shape (n_samples,), default=None
+        Output indices the loss is computed on (fine labels); ``y`` when None.
+        ``y`` is what validation scores compare predictions with.
     """
 
-    def __init__(self, data, lengths, y=None, weights=None):
+    def __init__(self, data, lengths, y=None, weights=None, targets=None):
         n = len(lengths)
         self.x = torch.as_tensor(data, dtype=torch.float32)
         self.lengths = torch.as_tensor(lengths, dtype=torch.int64)
         self.y = torch.as_tensor(np.zeros(n) if y is None else y, dtype=torch.int64)
         self.weights = torch.as_tensor(np.ones(n) if weights is None else weights).float()
+        self.targets = self.y if targets is None else torch.as_tensor(targets, dtype=torch.int64)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -84,7 +146,9 @@ class SequenceDataset(Dataset):
         lengths = self.lengths[index]
         width = int(lengths.max())
         x = self.x[index, :width]
-        return {"x": x, "lengths": lengths, "weights": self.weights[index]}, self.y[index]
+        X = {"x": x, "lengths": lengths, "weights": self.weights[index]}
+        X["targets"] = self.targets[index]
+        return X, self.y[index]
 
 
 class SequenceBatchLoader:
@@ -204,6 +268,9 @@ class LossOrScoreStopping(EarlyStopping):
 class SequenceNet(NeuralNetClassifier):
     """skorch classifier whose loss is weighted per sample.
 
+    With ``label_groups`` (the class index of each output), the network
+    predicts fine labels and ``predict_proba`` sums them into classes.
+
     The criterion must use ``reduction="none"``; ``get_loss`` averages the
     per-sample losses weighted by the batch's ``weights`` (class weight times
     sample weight), the empirical risk that scikit-learn estimators minimise.
@@ -211,9 +278,10 @@ class SequenceNet(NeuralNetClassifier):
     Internal: users meet it as ``SeqAttentionClassifier.net_``.
     """
 
-    def __init__(self, *args, autocast=False, **kwargs):
+    def __init__(self, *args, autocast=False, label_groups=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.autocast = autocast
+        self.label_groups = label_groups
 
     def _batch_device(self):
         """Device that batches are moved to (the accelerator's, in the subclass)."""
@@ -227,9 +295,20 @@ class SequenceNet(NeuralNetClassifier):
         # Autocast yields bfloat16 logits, which numpy (and so skorch's scoring) cannot hold.
         return logits.float()
 
+    def predict_proba(self, X):
+        """Class probabilities; with ``label_groups``, fine outputs summed per class."""
+        proba = super().predict_proba(X)
+        if self.label_groups is None:
+            return proba
+        out = np.zeros((len(proba), int(self.label_groups.max()) + 1), dtype=proba.dtype)
+        np.add.at(out.T, self.label_groups, proba.T)
+        return out
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = to_tensor(y_true, device=self.device)
-        losses = self.criterion_(y_pred.float(), y_true)  # (batch,)
+        # The loss is on the outputs' own targets (fine labels); y_true holds the classes
+        # that validation scores are computed on.
+        targets = to_tensor(X["targets"], device=self.device)
+        losses = self.criterion_(y_pred.float(), targets)  # (batch,)
         weights = to_tensor(X["weights"], device=self.device)
         return (losses * weights).mean()
 
@@ -328,14 +407,17 @@ class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
         return SequenceNet.evaluation_step(self, batch, training=training)
 
 
-def build_net(est, n_features, n_classes, device, generator, valid_ds) -> SequenceNet:
-    """Compose the skorch net for ``est``, a SeqAttentionClassifier.
+def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -> SequenceNet:
+    """Compose the skorch net for ``est``, a fitted-in-progress SeqAttentionClassifier.
 
     Module, loss, optimizer, batch loaders and callbacks (validation score,
     early stopping, gradient clipping, learning-rate schedule, the user's
-    callbacks). ``valid_ds`` is the held-out :class:`SequenceDataset` (None
+    callbacks). The network has one output per entry of ``est.fine_classes_``;
+    ``label_groups`` maps them to ``est.classes_`` (None: one output per
+    class). ``valid_ds`` is the held-out :class:`SequenceDataset` (None
     without early stopping); ``generator`` drives the shuffling of batches.
     """
+    n_outputs, n_classes = len(est.fine_classes_), len(est.classes_)
     has_valid = valid_ds is not None
     monitor = "valid_loss" if has_valid else "train_loss"
     callbacks = []
@@ -384,10 +466,11 @@ def build_net(est, n_features, n_classes, device, generator, valid_ds) -> Sequen
         **placement,
         module=SeqAttentionModule,
         module__n_features=n_features,
-        module__n_classes=n_classes,
+        module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         criterion=torch.nn.CrossEntropyLoss,
         criterion__reduction="none",
+        criterion__label_smoothing=est.label_smoothing,
         optimizer=est.optimizer,
         optimizer__weight_decay=est.weight_decay,
         lr=est.lr,
@@ -404,5 +487,6 @@ def build_net(est, n_features, n_classes, device, generator, valid_ds) -> Sequen
         classes=list(range(n_classes)),
         device=device,
         autocast=est.autocast,
+        label_groups=label_groups,
         verbose=est.verbose,
     )

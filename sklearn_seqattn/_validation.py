@@ -276,7 +276,9 @@ def check_sequences(
     )
 
 
-def check_classification_y(y, n_samples: int, owner: str, *, warn: bool = True) -> np.ndarray:
+def check_classification_y(
+    y, n_samples: int, owner: str, input_name: str = "y", *, warn: bool = True
+) -> np.ndarray:
     """Validate class labels ``y`` against ``n_samples`` sequences.
 
     Parameters
@@ -286,6 +288,8 @@ def check_classification_y(y, n_samples: int, owner: str, *, warn: bool = True) 
         Number of sequences in ``X``.
     owner : str
         Name of the estimator, used in the error for a missing ``y``.
+    input_name : str, default="y"
+        Name of the labels in messages.
     warn : bool, default=True
         Warn (as scikit-learn does) when a column vector is passed.
     """
@@ -294,7 +298,8 @@ def check_classification_y(y, n_samples: int, owner: str, *, warn: bool = True) 
     y = column_or_1d(y, warn=warn)
     if len(y) != n_samples:
         raise ValueError(
-            f"X and y have inconsistent numbers of samples: X has {n_samples}, y has {len(y)}."
+            f"X and {input_name} have inconsistent numbers of samples: X has {n_samples}, "
+            f"{input_name} has {len(y)}."
         )
     check_classification_targets(y)
     return y

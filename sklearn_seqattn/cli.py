@@ -15,6 +15,7 @@ import difflib
 import json
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,7 @@ def _load_model(model_dir: str):
 
 def _cmd_fit(args) -> int:
     from ._classifier import SeqAttentionClassifier
+    from ._diagnosis import ChanceLevelWarning
     from ._params import check_params
 
     params = _parse_params(args.param)
@@ -222,7 +224,10 @@ def _cmd_fit(args) -> int:
     clf = SeqAttentionClassifier(**params)
     start = time.perf_counter()
     try:
-        clf.fit(X, y)
+        with warnings.catch_warnings():
+            # The verdict is printed below, in one line of its own.
+            warnings.simplefilter("ignore", ChanceLevelWarning)
+            clf.fit(X, y)
     except (ValueError, TypeError) as exc:
         raise CLIError(f"cannot fit on {args.data}: {exc}") from None
     seconds = time.perf_counter() - start
@@ -236,6 +241,13 @@ def _cmd_fit(args) -> int:
         f"Trained on {len(y)} sequences ({clf.n_iter_} epochs, {seconds:.1f} s); "
         f"classes {clf.classes_.tolist()}; saved to {args.out}"
     )
+    print(f"Fit verdict: {clf.fit_diagnosis_}")
+    if not clf.fit_diagnosis_.learned:
+        print(
+            f"seqattn fit: warning: the model did not learn ({clf.fit_diagnosis_.verdict}); "
+            "see the verdict above.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

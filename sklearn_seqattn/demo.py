@@ -49,7 +49,8 @@ def run_demo(
     dict
         ``balanced_accuracy``, ``roc_auc``, ``baseline_balanced_accuracy``,
         ``attention_on_events`` and ``event_share`` (share of real steps that
-        hold an event), and ``fit_seconds``.
+        hold an event), ``fit_seconds`` and ``verdict`` (of
+        ``fit_diagnosis_``: "learned", "chance" or "collapsed").
     """
     X, y, events = make_sequence_classification(
         n_samples,
@@ -91,7 +92,8 @@ def run_demo(
     on_events = float((weights * events[test]).sum(axis=1).mean())
     event_share = float((events[test].sum(axis=1) / real[test].sum(axis=1)).mean())
 
-    print_fn(f"\nTrained {clf.n_iter_} epochs in {fit_seconds:.1f} s.\n")
+    print_fn(f"\nTrained {clf.n_iter_} epochs in {fit_seconds:.1f} s.")
+    print_fn(f"Fit verdict: {clf.fit_diagnosis_}\n")
     print_fn(classification_report(y[test], pred, digits=3))
     print_fn(f"Balanced accuracy:                 {bacc:.3f}")
     print_fn(f"ROC AUC:                           {auc:.3f}")
@@ -108,4 +110,5 @@ def run_demo(
         "attention_on_events": on_events,
         "event_share": event_share,
         "fit_seconds": fit_seconds,
+        "verdict": clf.fit_diagnosis_.verdict,
     }

@@ -29,13 +29,21 @@ def _to_list(X):
     return [X[i, real[i]] for i in range(len(X))]
 
 
-@pytest.fixture(scope="module", params=[0, 2], ids=["pooling_only", "two_attention_layers"])
+VARIANTS = {
+    "pooling_only": dict(n_attention_layers=0),
+    "two_attention_layers": dict(n_attention_layers=2),
+    "conv_front_end": dict(n_conv_layers=2, kernel_size=3, conv_channels=6),
+    "conv_and_attention": dict(n_conv_layers=1, kernel_size=5, n_attention_layers=1),
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def fitted(request, seq_data):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
+        **VARIANTS[request.param],
         dense_units=8,
         lstm_units=8,
-        n_attention_layers=request.param,
         n_heads=2,
         max_epochs=3,
         early_stopping=False,

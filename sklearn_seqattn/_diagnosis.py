@@ -1,0 +1,182 @@
+"""Did the fit learn anything? A verdict on every fit, and a warning when it did not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["ChanceLevelWarning", "FitDiagnosis", "diagnose_fit", "prior_loss"]
+
+# A model whose predictions fall on one class this often is called collapsed.
+COLLAPSE_SHARE = 0.98
+# Balanced accuracy must beat chance by this many standard deviations of a
+# chance-level predictor's balanced accuracy on the same samples.
+N_SD_ABOVE_CHANCE = 2.0
+# Training loss within this share of the prior's loss never left the prior.
+PRIOR_LOSS_SHARE = 0.97
+
+
+class ChanceLevelWarning(ConvergenceWarning):
+    """The fitted model predicts at chance level or a single class.
+
+    A subclass of :class:`sklearn.exceptions.ConvergenceWarning`, so both
+    ``warnings.filterwarnings("ignore", category=ChanceLevelWarning)`` and
+    filters on ``ConvergenceWarning`` silence it.
+    """
+
+
+@dataclass(frozen=True)
+class FitDiagnosis:
+    """What a fit achieved, stored as ``SeqAttentionClassifier.fit_diagnosis_``.
+
+    Attributes
+    ----------
+    verdict : {"learned", "chance", "collapsed"}
+        "collapsed": (almost) every sample is predicted as one class;
+        "chance": balanced accuracy is not clearly above chance;
+        "learned": neither.
+    basis : {"validation", "training"}
+        Samples the verdict was computed on (the early-stopping split, or the
+        training data without early stopping).
+    n_samples : int
+        Number of those samples.
+    balanced_accuracy : float
+        Of the fitted model on those samples.
+    chance_level : float
+        ``1 / n_classes``.
+    threshold : float
+        Balanced accuracy above which the model counts as better than chance:
+        chance plus two standard deviations of a chance-level predictor's
+        balanced accuracy on these samples.
+    majority_share : float
+        Share of the samples predicted as the most predicted class.
+    min_train_loss, prior_loss : float
+        Lowest training loss over the epochs, and the loss of the best
+        constant predictor (the class prior) under the same weights.
+    message : str
+        Empty when the model learned; otherwise what was seen, likely causes
+        and what to try.
+    """
+
+    verdict: str
+    basis: str
+    n_samples: int
+    balanced_accuracy: float
+    chance_level: float
+    threshold: float
+    majority_share: float
+    min_train_loss: float
+    prior_loss: float
+    message: str = ""
+
+    @property
+    def learned(self) -> bool:
+        """True when the verdict is "learned"."""
+        return self.verdict == "learned"
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.verdict}: balanced accuracy {self.balanced_accuracy:.3f} on "
+            f"{self.n_samples} {self.basis} samples (chance {self.chance_level:.3f}, "
+            f"better than chance above {self.threshold:.3f})"
+        )
+        return head if self.learned else f"{head}. {self.message}"
+
+
+def prior_loss(y_idx: np.ndarray, weights: np.ndarray, n_classes: int, smoothing: float) -> float:
+    """Weighted cross-entropy of the best constant predictor, as the training loop averages it.
+
+    The loop's loss is ``mean(weight_i * loss_i)``; the best constant
+    prediction under it is the weight-share of each class.
+    """
+    totals = np.bincount(y_idx, weights=weights, minlength=n_classes)
+    prior = np.clip(totals / totals.sum(), 1e-12, None)
+    log_prior = np.log(prior)
+    per_sample = -(1 - smoothing) * log_prior[y_idx] - smoothing * log_prior.mean()
+    return float(np.mean(weights * per_sample))
+
+
+def _balanced_accuracy(y_true, y_pred, n_classes) -> tuple[float, np.ndarray]:
+    present = np.flatnonzero(np.bincount(y_true, minlength=n_classes))
+    recalls = np.array([np.mean(y_pred[y_true == k] == k) for k in present])
+    return float(recalls.mean()), present
+
+
+def diagnose_fit(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_classes: int,
+    basis: str,
+    train_losses,
+    prior: float,
+) -> FitDiagnosis:
+    """Judge a fit from its predictions on ``basis`` samples and its training losses."""
+    n = len(y_true)
+    accuracy, present = _balanced_accuracy(y_true, y_pred, n_classes)
+    counts = np.bincount(y_true, minlength=n_classes)[present]
+    shares = np.bincount(y_pred, minlength=n_classes) / n
+    # A predictor independent of the truth, with the model's predicted-class shares q,
+    # has recall_k ~ Binomial(n_k, q_k) / n_k: mean 1/K on average, variance below.
+    chance = 1.0 / len(present)
+    q = shares[present]
+    sd = np.sqrt(np.sum(q * (1 - q) / counts)) / len(present)
+    threshold = chance + N_SD_ABOVE_CHANCE * max(sd, 1e-12)
+    majority = float(shares.max())
+    finite_losses = [float(v) for v in train_losses if np.isfinite(v)]
+    min_loss = min(finite_losses) if finite_losses else float("nan")
+    stuck = not finite_losses or min_loss >= PRIOR_LOSS_SHARE * prior
+    true_majority = counts.max() / counts.sum()
+    if majority >= COLLAPSE_SHARE and true_majority < COLLAPSE_SHARE:
+        verdict = "collapsed"
+    elif accuracy <= threshold:
+        verdict = "chance"
+    else:
+        verdict = "learned"
+    message = "" if verdict == "learned" else _advice(verdict, basis, n, stuck, majority)
+    return FitDiagnosis(
+        verdict=verdict,
+        basis=basis,
+        n_samples=n,
+        balanced_accuracy=accuracy,
+        chance_level=chance,
+        threshold=float(threshold),
+        majority_share=majority,
+        min_train_loss=min_loss,
+        prior_loss=float(prior),
+        message=message,
+    )
+
+
+def _advice(verdict: str, basis: str, n: int, stuck: bool, majority: float) -> str:
+    if verdict == "collapsed":
+        seen = f"The model predicts one class for {majority:.0%} of the {n} {basis} samples"
+    else:
+        seen = f"The model's balanced accuracy on the {n} {basis} samples is not above chance"
+    if stuck:
+        seen += (
+            ", and the training loss never fell below that of always predicting the "
+            "class prior: the network learned nothing at all"
+        )
+        causes = (
+            "regularisation too strong (weight_decay, dropout, or an activity penalty "
+            "in custom callbacks), a learning rate too low or too high (lr), too few "
+            "epochs (max_epochs, n_iter_no_change), or features on very different "
+            "scales (keep standardize=True or scale X)"
+        )
+    else:
+        seen += ", although the training loss fell: the network memorised the training data"
+        causes = (
+            "too little data for the model's size, too little regularisation (raise dropout "
+            "or weight_decay, lower the widths), or too few epochs for the pattern to "
+            "emerge after memorisation (n_iter_no_change)"
+        )
+    tries = (
+        "Try n_init=3 (several initialisations, the best on the validation split kept), "
+        "lr=1e-3, n_iter_no_change=40, class_weight='balanced' for imbalanced classes, "
+        "and check that the classes are separable at all (e.g. with a simple baseline)"
+    )
+    if basis == "validation" and n < 50:
+        tries += f"; the validation split holds only {n} samples, so this verdict is noisy"
+    return f"{seen}. Likely causes: {causes}. {tries}."

@@ -1,0 +1,126 @@
+"""Internal standardisation and the masked convolutional front end."""
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._module import MaskedConvFrontEnd, SeqAttentionModule, real_step_mask
+
+TINY = dict(dense_units=8, lstm_units=8, max_epochs=3, early_stopping=False, random_state=0)
+
+
+def _real(X):
+    return ~(X == 0).all(axis=-1)
+
+
+def test_standardisation_buffers_hold_the_real_steps_statistics(seq_data):
+    X, y, _ = seq_data
+    X = X * 7.0 + np.where(_real(X)[..., None], 3.0, 0.0)
+    clf = SeqAttentionClassifier(**TINY).fit(X, y)
+    steps = X[_real(X)].astype(np.float64)
+    module = clf.net_.module_
+    assert_allclose(module.input_shift.numpy(), steps.mean(axis=0), rtol=1e-5)
+    assert_allclose(module.input_scale.numpy(), steps.std(axis=0), rtol=1e-4)
+
+
+def test_standardize_false_leaves_the_identity(seq_data):
+    X, y, _ = seq_data
+    module = SeqAttentionClassifier(**TINY, standardize=False).fit(X, y).net_.module_
+    assert torch.equal(module.input_shift, torch.zeros(X.shape[2]))
+    assert torch.equal(module.input_scale, torch.ones(X.shape[2]))
+
+
+def test_rescaled_input_trains_the_same_model(seq_data):
+    """Unscaled features cost nothing: an affine change of each feature is undone inside."""
+    X, y, _ = seq_data
+    real = _real(X)[..., None]
+    scale = np.array([1000.0, 0.01, 5.0, 1.0, 300.0, 0.2], dtype=np.float32)
+    shift = np.array([50.0, -3.0, 0.0, 7.0, 1e3, 0.5], dtype=np.float32)
+    X_raw = np.where(real, X * scale + shift, 0.0).astype(np.float32)
+    plain = SeqAttentionClassifier(**TINY).fit(X, y)
+    raw = SeqAttentionClassifier(**TINY).fit(X_raw, y)
+    assert_allclose(raw.predict_proba(X_raw), plain.predict_proba(X), atol=2e-3)
+
+
+def test_constant_feature_gets_unit_scale(seq_data):
+    X, y, _ = seq_data
+    X = X.copy()
+    X[..., 0] = np.where(_real(X), 4.0, 0.0)
+    module = SeqAttentionClassifier(**TINY).fit(X, y).net_.module_
+    assert module.input_scale[0] == 1.0
+    assert module.input_shift[0] == pytest.approx(4.0)
+
+
+def test_standardisation_survives_save_and_load(seq_data, tmp_path):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(**TINY).fit(X * 50 + 1, y)
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert torch.equal(loaded.net_.module_.input_shift, clf.net_.module_.input_shift)
+    assert_allclose(loaded.predict_proba(X * 50 + 1), clf.predict_proba(X * 50 + 1))
+
+
+def test_conv_front_end_never_reads_padding():
+    torch.manual_seed(0)
+    conv = MaskedConvFrontEnd(3, 4, n_layers=2, kernel_size=5, dropout=0.0)
+    lengths = torch.tensor([6, 3])
+    x = torch.randn(2, 6, 3)
+    noisy = x.clone()
+    real = real_step_mask(lengths, 6)
+    noisy[~real] = 1e3  # garbage on padded steps
+    longer = torch.cat([x, torch.randn(2, 4, 3)], dim=1)  # extra padded steps
+    out = conv(x, real)
+    assert_allclose(conv(noisy, real)[real].detach(), out[real].detach(), atol=1e-5)
+    longer_real = real_step_mask(lengths, 10)
+    assert_allclose(conv(longer, longer_real)[:, :6][real].detach(), out[real].detach(), atol=1e-5)
+
+
+def test_conv_front_end_matches_a_per_sample_convolution():
+    """Against a reference: each sequence convolved alone, with zero 'same' padding."""
+    torch.manual_seed(1)
+    conv = MaskedConvFrontEnd(2, 3, n_layers=1, kernel_size=3, dropout=0.0)
+    lengths = torch.tensor([5, 2, 4])
+    x = torch.randn(3, 5, 2)
+    out = conv(x, real_step_mask(lengths, 5))
+    layer = conv.convs[0]
+    for i, n in enumerate(lengths.tolist()):
+        alone = torch.relu(layer(x[i : i + 1, :n].transpose(1, 2))).transpose(1, 2)
+        assert_allclose(out[i, :n].detach(), alone[0].detach(), atol=1e-6)
+
+
+def test_module_rejects_an_even_kernel():
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        SeqAttentionModule(3, 2, n_conv_layers=1, kernel_size=4)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"kernel_size": 4}, "kernel_size must be odd, got 4"),
+        ({"n_conv_layers": -1}, "n_conv_layers must be >= 0"),
+        ({"conv_channels": 0}, "conv_channels must be >= 1"),
+        ({"label_smoothing": 1.0}, "label_smoothing must be in"),
+        ({"standardize": "yes"}, "standardize must be True or False"),
+        ({"n_init": 0}, "n_init must be >= 1"),
+        ({"n_init": 2, "early_stopping": False}, "needs early_stopping=True"),
+    ],
+)
+def test_new_parameters_are_validated(seq_data, params, match):
+    X, y, _ = seq_data
+    with pytest.raises((ValueError, TypeError), match=match):
+        SeqAttentionClassifier(**params).fit(X, y)
+
+
+def test_conv_model_learns_the_order_task(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(
+        n_conv_layers=1,
+        conv_channels=8,
+        dense_units=8,
+        lstm_units=8,
+        max_epochs=30,
+        class_weight="balanced",
+        random_state=0,
+    ).fit(X[:280], y[:280])
+    assert clf.score(X[280:], y[280:]) > 0.85

@@ -1,0 +1,36 @@
+"""Several initialisations, the best on the validation split kept."""
+
+import numpy as np
+from numpy.testing import assert_allclose
+
+from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._skorch import best_epoch_key
+
+TINY = dict(dense_units=6, lstm_units=6, max_epochs=4, n_iter_no_change=2, random_state=3)
+
+
+def test_the_kept_network_is_the_best_of_those_tried(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(**TINY, n_init=3).fit(X, y)
+    assert len(clf.init_scores_) == 3
+    assert best_epoch_key(clf.history_)[0] == max(clf.init_scores_)
+    assert clf.n_iter_ == len(clf.history_)
+
+
+def test_n_init_1_is_an_ordinary_fit_and_the_first_init_uses_the_seed(seq_data):
+    X, y, _ = seq_data
+    one = SeqAttentionClassifier(**TINY).fit(X, y)
+    three = SeqAttentionClassifier(**TINY, n_init=3).fit(X, y)
+    assert one.init_scores_ == [three.init_scores_[0]]
+    kept_first = best_epoch_key(three.history_) == best_epoch_key(one.history_)
+    same = np.allclose(three.predict_proba(X), one.predict_proba(X))
+    # The first initialisation is the n_init=1 network; any other is a different one.
+    assert same == kept_first
+
+
+def test_n_init_is_reproducible(seq_data):
+    X, y, _ = seq_data
+    a = SeqAttentionClassifier(**TINY, n_init=2).fit(X, y)
+    b = SeqAttentionClassifier(**TINY, n_init=2).fit(X, y)
+    assert a.init_scores_ == b.init_scores_
+    assert_allclose(a.predict_proba(X), b.predict_proba(X))
