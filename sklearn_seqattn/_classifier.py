@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import predefined_split
 
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
-from ._params import check_params, resolve_device
+from ._params import check_params, resolve_device, resolve_downsample
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._skorch import (
     SequenceDataset,
@@ -39,6 +39,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    downsample : int or "auto", default="auto"
+        Average every ``downsample`` consecutive steps (over real steps only)
+        into one before the front end, so long sequences cost less and
+        reach the recurrent layers at a length they handle well. "auto"
+        picks ``ceil(longest training sequence / 256)``: 1 (no
+        downsampling) for sequences of up to 256 steps. Attention weights
+        are still returned per original step.
     n_conv_layers : int, default=0
         Number of masked temporal convolution layers (``Conv1d -> ReLU ->
         Dropout``) applied to each standardised step before the dense front
@@ -78,6 +85,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         blocks and before the head.
     weight_decay : float, default=1e-4
         Weight decay passed to the optimizer.
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the standardised
+        input at every training step (not at prediction): each epoch sees
+        the sequences with fresh noise, so the network cannot memorise the
+        training set's noise.
+    input_dropout : float, default=0.0
+        Dropout rate on the standardised input features during training.
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
     standardize : bool, default=True
@@ -155,6 +169,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+    downsample_ : int
+        The downsampling factor used (``downsample`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
         Labels of the network's outputs: the fine labels when ``fit`` was
         given ``y_fine``, else ``classes_``.
@@ -196,6 +212,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        downsample="auto",
         n_conv_layers=0,
         conv_channels=64,
         kernel_size=5,
@@ -210,6 +227,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         pooling="attention",
         dropout=0.1,
         weight_decay=1e-4,
+        input_noise=0.0,
+        input_dropout=0.0,
         label_smoothing=0.0,
         standardize=True,
         mask_value=0.0,
@@ -235,6 +254,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         n_init=1,
     ):
+        self.downsample = downsample
         self.n_conv_layers = n_conv_layers
         self.conv_channels = conv_channels
         self.kernel_size = kernel_size
@@ -249,6 +269,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         self.pooling = pooling
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.input_noise = input_noise
+        self.input_dropout = input_dropout
         self.label_smoothing = label_smoothing
         self.standardize = standardize
         self.mask_value = mask_value
@@ -348,6 +370,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = classes
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
+        if not continuing:
+            self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         targets = (y_idx, fine_idx, weights)
         train_ds = self._dataset(seqs, *targets, train_idx)
         valid_ds = None if valid_idx is None else self._dataset(seqs, *targets, valid_idx)

@@ -107,6 +107,33 @@ class MaskedBiLSTM(nn.Module):
         return x
 
 
+def downsample_steps(
+    x: torch.Tensor, real: torch.Tensor, factor: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Average each window of ``factor`` steps over its real steps.
+
+    Returns the shorter sequence ``(batch, ceil(time / factor), features)``
+    and its real-step mask. A window's mean reads real steps only (the
+    average of ``x * real`` divided by the average of ``real``, whose pooling
+    divisors cancel), so padding never changes it.
+    """
+    keep = real[:, None, :].to(x.dtype)  # (batch, 1, time)
+    pool = nn.functional.avg_pool1d
+    summed = pool(x.transpose(1, 2) * keep, factor, factor, ceil_mode=True)
+    counts = pool(keep, factor, factor, ceil_mode=True)  # (batch, 1, time')
+    x = (summed / counts.clamp(min=1e-6)).transpose(1, 2)  # (batch, time', features)
+    return x, counts[:, 0] > 0
+
+
+def upsample_weights(weights: torch.Tensor, real: torch.Tensor, factor: int) -> torch.Tensor:
+    """Spread each window's weight evenly over its real steps: ``(batch, time)``."""
+    batch, n_timesteps = real.shape
+    padded = nn.functional.pad(real.to(weights.dtype), (0, (-n_timesteps) % factor))
+    counts = padded.reshape(batch, -1, factor).sum(dim=2)  # (batch, time'): real steps per window
+    share = weights / counts.clamp(min=1)
+    return share.repeat_interleave(factor, dim=1)[:, :n_timesteps] * real
+
+
 class MaskedConvFrontEnd(nn.Module):
     """Temporal convolutions that never read padding.
 
@@ -234,6 +261,15 @@ class SeqAttentionModule(nn.Module):
         How the sequence is reduced to one vector.
     dropout : float
         Dropout rate used throughout.
+    input_noise : float
+        Standard deviation of Gaussian noise added to the standardised input
+        during training (never at prediction).
+    input_dropout : float
+        Dropout rate on the standardised input features during training.
+    downsample : int
+        Average every ``downsample`` consecutive steps (real steps only) into
+        one before the front end; 1 keeps every step. Attention weights are
+        returned per original step.
 
     The buffers ``input_shift`` and ``input_scale`` (``(n_features,)``,
     identity by default) standardise every real step as
@@ -258,6 +294,9 @@ class SeqAttentionModule(nn.Module):
         attention_ff_units: int | None = None,
         pooling: str = "attention",
         dropout: float = 0.1,
+        input_noise: float = 0.0,
+        input_dropout: float = 0.0,
+        downsample: int = 1,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -266,6 +305,9 @@ class SeqAttentionModule(nn.Module):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
         self.register_buffer("input_shift", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
+        self.input_noise = input_noise
+        self.downsample = int(downsample)
+        self.input_dropout = nn.Dropout(input_dropout)
         self.conv = MaskedConvFrontEnd(
             n_features, conv_channels, n_conv_layers, kernel_size, dropout
         )
@@ -300,6 +342,16 @@ class SeqAttentionModule(nn.Module):
             x = x[:, : int(lengths.max())]  # (batch, time, features)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
         x = (x - self.input_shift) / self.input_scale
+        if self.training and self.input_noise > 0:
+            # Fresh noise every epoch: the network cannot memorise the training noise.
+            x = x + self.input_noise * torch.randn_like(x)
+        x = self.input_dropout(x)
+        real_steps = real
+        if self.downsample > 1:
+            x, real = downsample_steps(x, real, self.downsample)  # (batch, time', features)
+            lengths = torch.div(
+                lengths + self.downsample - 1, self.downsample, rounding_mode="floor"
+            )
         h = self.front_end(self.conv(x, real))
         h = self.lstm(h, lengths)  # (batch, time, hidden)
         maps = []
@@ -312,6 +364,20 @@ class SeqAttentionModule(nn.Module):
         else:
             pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
         logits = self.head(pooled)  # (batch, n_classes)
-        if return_attention:
-            return logits, weights, maps
-        return logits
+        if not return_attention:
+            return logits
+        if self.downsample > 1:
+            weights = upsample_weights(weights, real_steps, self.downsample)
+            maps = [self._upsample_map(m, real_steps) for m in maps]
+        return logits, weights, maps
+
+    def _upsample_map(self, weights: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """A ``(batch, time', time')`` map on the original steps: ``(batch, time, time)``."""
+        batch, windows = weights.shape[:2]
+        keys = upsample_weights(
+            weights.reshape(batch * windows, windows),
+            real.repeat_interleave(windows, dim=0),
+            self.downsample,
+        ).reshape(batch, windows, -1)  # (batch, time', time)
+        rows = keys.repeat_interleave(self.downsample, dim=1)[:, : real.shape[1]]
+        return rows * real[:, :, None]

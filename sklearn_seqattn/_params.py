@@ -10,7 +10,10 @@ from skorch.callbacks import Callback
 
 from ._module import POOLINGS
 
-__all__ = ["LR_SCHEDULES", "check_params", "resolve_device"]
+__all__ = ["LR_SCHEDULES", "check_params", "resolve_device", "resolve_downsample"]
+
+# downsample="auto" keeps at most this many steps of the longest training sequence.
+AUTO_DOWNSAMPLE_STEPS = 256
 
 LR_SCHEDULES = (None, "plateau", "cosine")
 _BOOL_PARAMS = (
@@ -46,6 +49,10 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
+    if not (isinstance(est.downsample, str) and est.downsample == "auto"):
+        if isinstance(est.downsample, str):
+            raise ValueError(f"downsample must be 'auto' or an int >= 1, got {est.downsample!r}.")
+        _check_int("downsample", est.downsample, 1)
     _check_int("n_conv_layers", est.n_conv_layers, 0)
     _check_int("conv_channels", est.conv_channels, 1)
     _check_int("kernel_size", est.kernel_size, 1)
@@ -57,6 +64,8 @@ def check_params(est) -> None:
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
             "and needs early_stopping=True (a validation split)."
         )
+    _check_real("input_noise", est.input_noise, 0.0, 1e3)
+    _check_real("input_dropout", est.input_dropout, 0.0, 1.0, high_open=True)
     _check_real("label_smoothing", est.label_smoothing, 0.0, 1.0, high_open=True)
     _check_int("dense_units", est.dense_units, 1)
     _check_int("n_dense_layers", est.n_dense_layers, 0)
@@ -148,6 +157,14 @@ def _check_callbacks(callbacks) -> None:
                 f"callbacks[{i}] must be a skorch Callback or a (name, Callback) tuple, "
                 f"got {item!r}."
             )
+
+
+def resolve_downsample(downsample, lengths) -> int:
+    """The downsampling factor: ``downsample`` itself, or the "auto" choice for ``lengths``."""
+    if downsample != "auto":
+        return int(downsample)
+    longest = int(np.max(lengths))
+    return max(1, -(-longest // AUTO_DOWNSAMPLE_STEPS))
 
 
 def resolve_device(device) -> str:

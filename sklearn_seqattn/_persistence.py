@@ -280,6 +280,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "classes": classes,
         "fine_classes": fine_classes,
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
+        "downsample": int(estimator.downsample_),
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),
         "class_weight": [_encode_float(w) for w in estimator.class_weight_],
@@ -377,6 +378,9 @@ def load_estimator(cls: type, path: str | os.PathLike):
         saved_params = config["params"]
         classes = _decode_classes(config["classes"])
         fine_classes, fine_to_coarse = _decode_fine_labels(config, classes)
+        downsample = config.get("downsample", 1)
+        if isinstance(downsample, bool) or not isinstance(downsample, int) or downsample < 1:
+            raise ValueError(f"downsample must be an int >= 1, got {downsample!r}")
         n_features = int(config["n_features_in"])
         class_weight = np.array([_decode_float(w) for w in config["class_weight"]])
         digest = str(config["weights_sha256"])
@@ -438,6 +442,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     with isolated_torch_rng(0, device) as generator:
         estimator.classes_ = classes
         estimator.fine_classes_, estimator.fine_to_coarse_ = fine_classes, fine_to_coarse
+        estimator.downsample_ = downsample
         net = build_net(
             estimator, n_features, device, generator, placeholder, estimator._label_groups()
         )

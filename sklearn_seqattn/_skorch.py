@@ -50,6 +50,8 @@ MODULE_PARAMS = (
     "attention_ff_units",
     "pooling",
     "dropout",
+    "input_noise",
+    "input_dropout",
 )
 
 
@@ -468,6 +470,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         module__n_features=n_features,
         module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
+        module__downsample=est.downsample_,
         criterion=torch.nn.CrossEntropyLoss,
         criterion__reduction="none",
         criterion__label_smoothing=est.label_smoothing,

@@ -104,6 +104,10 @@ def test_module_rejects_an_even_kernel():
         ({"standardize": "yes"}, "standardize must be True or False"),
         ({"n_init": 0}, "n_init must be >= 1"),
         ({"n_init": 2, "early_stopping": False}, "needs early_stopping=True"),
+        ({"downsample": 0}, "downsample must be >= 1"),
+        ({"downsample": "half"}, "downsample must be 'auto' or an int"),
+        ({"input_noise": -1.0}, "input_noise must be in"),
+        ({"input_dropout": 1.0}, "input_dropout must be in"),
     ],
 )
 def test_new_parameters_are_validated(seq_data, params, match):
@@ -124,3 +128,41 @@ def test_conv_model_learns_the_order_task(seq_data):
         random_state=0,
     ).fit(X[:280], y[:280])
     assert clf.score(X[280:], y[280:]) > 0.85
+
+
+def test_downsample_averages_windows_of_real_steps():
+    from sklearn_seqattn._module import downsample_steps
+
+    x = torch.arange(2 * 7 * 1, dtype=torch.float32).reshape(2, 7, 1)
+    real = real_step_mask(torch.tensor([7, 4]), 7)
+    out, out_real = downsample_steps(x, real, 3)
+    assert_allclose(out[0, :, 0], [1.0, 4.0, 6.0])  # windows [0,1,2] [3,4,5] [6]
+    assert_allclose(out[1, :2, 0], [8.0, 10.0])  # windows [7,8,9] [10]; the rest is padding
+    assert out_real.tolist() == [[True, True, True], [True, True, False]]
+
+
+def test_auto_downsample_keeps_at_most_256_steps():
+    from sklearn_seqattn._params import resolve_downsample
+
+    assert resolve_downsample("auto", np.array([30, 256])) == 1
+    assert resolve_downsample("auto", np.array([257, 12])) == 2
+    assert resolve_downsample("auto", np.array([1460])) == 6
+    assert resolve_downsample(4, np.array([10])) == 4
+
+
+def test_downsampled_model_reports_attention_per_original_step(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 300, 2)).astype(np.float32)
+    X[:20, 250:] = 0.0  # shorter sequences
+    y = np.repeat([0, 1], 20)
+    clf = SeqAttentionClassifier(**TINY).fit(X, y)
+    assert clf.downsample_ == 2
+    weights = clf.attention_weights(X)
+    assert weights.shape == (40, 300)
+    assert_allclose(weights.sum(axis=1), 1, atol=1e-5)
+    assert (weights[:20, 250:] == 0).all()
+    # The two steps of a window share its weight.
+    assert_allclose(weights[:, 0:250:2], weights[:, 1:250:2], atol=1e-7)
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.downsample_ == 2
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
