@@ -63,6 +63,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
 from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._diagnosis import diagnose_fit
 from sklearn_seqattn.datasets import (
     make_event_order_classification,
     make_sequence_classification,
@@ -71,6 +72,14 @@ from sklearn_seqattn.datasets import (
 # Named presets of our classifier; {} is the package's defaults.
 CONFIGS = {
     "defaults": {},
+    # The defaults before the learning-quality changes, for comparison.
+    "previous defaults": {
+        "standardize": False,
+        "downsample": 1,
+        "input_dropout": 0.0,
+        "n_init": 1,
+        "batch_size": 64,
+    },
 }
 
 RESULTS = Path(__file__).parent / "results"
@@ -251,6 +260,7 @@ def fit_and_score(model, X_train, y_train, X_test, y_test, threads: int) -> dict
         pred = model.predict(X_test)
     convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     return {
+        "test_verdict": test_verdict(y_test, pred),
         "balanced_accuracy": float(balanced_accuracy_score(y_test, pred)),
         "accuracy": float(accuracy_score(y_test, pred)),
         "fit_wall_s": fit.wall,
@@ -260,6 +270,19 @@ def fit_and_score(model, X_train, y_train, X_test, y_test, threads: int) -> dict
         "convergence_warnings": len(convergence),
         "warnings": [f"{w.category.__name__}: {str(w.message)[:300]}" for w in caught],
     }
+
+
+def test_verdict(y_test, pred) -> str:
+    """The package's chance/collapse verdict applied to the test predictions.
+
+    "learned" when test balanced accuracy is more than two standard deviations
+    of a chance-level predictor above chance and predictions are not (almost)
+    all one class; the guard's claim is checked against this.
+    """
+    classes, y_idx = np.unique(np.asarray(y_test), return_inverse=True)
+    lookup = {c: i for i, c in enumerate(classes.tolist())}
+    pred_idx = np.array([lookup.get(p, 0) for p in np.asarray(pred).tolist()])
+    return diagnose_fit(y_idx, pred_idx, len(classes), "test", [], 0.0).verdict
 
 
 def run_ours(params: dict, seed: int, task: Task, threads: int) -> dict:
@@ -443,6 +466,37 @@ def report(path: Path, tasks: list[str] | None = None) -> None:
         )
         summary.append(best_vs_rocket(name, groups))
     print_table(summary, caption="Best preset of ours against MiniRocket (mean balanced accuracy)")
+    guard = guard_rows([r for r in records if tasks is None or r["task"] in tasks])
+    if guard:
+        print_table(
+            guard,
+            caption="The chance guard against the test split: runs whose test predictions are "
+            "at chance or collapsed (by the same rule on the test split), and warnings at fit",
+        )
+
+
+def guard_rows(records: list[dict]) -> list[dict]:
+    rows = defaultdict(
+        lambda: {
+            "runs": 0,
+            "at chance on test": 0,
+            "of which warned": 0,
+            "learned on test but warned": 0,
+        }
+    )
+    for r in records:
+        m = r["metrics"]
+        if r["model"] != OURS or "test_verdict" not in m:
+            continue
+        row = rows[r["config"]]
+        warned = m["convergence_warnings"] > 0
+        row["runs"] += 1
+        if m["test_verdict"] != "learned":
+            row["at chance on test"] += 1
+            row["of which warned"] += warned
+        elif warned:
+            row["learned on test but warned"] += 1
+    return [{"preset": name, **row} for name, row in rows.items()]
 
 
 def best_vs_rocket(name: str, groups: dict) -> dict:

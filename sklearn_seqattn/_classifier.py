@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import predefined_split
 
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
-from ._params import check_params, resolve_device, resolve_downsample
+from ._params import check_params, resolve_batch_size, resolve_device, resolve_downsample
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._skorch import (
     SequenceDataset,
@@ -26,6 +26,9 @@ from ._skorch import (
 from ._validation import Sequences, check_classification_y, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
+
+# n_init="auto" tries at most this many initialisations.
+AUTO_MAX_INIT = 3
 
 
 class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
@@ -90,8 +93,10 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         input at every training step (not at prediction): each epoch sees
         the sequences with fresh noise, so the network cannot memorise the
         training set's noise.
-    input_dropout : float, default=0.0
-        Dropout rate on the standardised input features during training.
+    input_dropout : float, default=0.2
+        Dropout rate on the standardised input values during training: a
+        random fifth of the values of every batch is set to the feature's
+        mean, so the network cannot memorise exact training values.
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
     standardize : bool, default=True
@@ -106,8 +111,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Weights of the classes in the loss, keyed by the original labels.
     max_epochs : int, default=200
         Maximum number of passes over the training data.
-    batch_size : int, default=64
-        Mini-batch size for training and prediction.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training and prediction. "auto" uses
+        ``min(64, max(8, n_train // 16))`` for ``n_train`` training
+        sequences: 64 from about 1,000 sequences on, smaller batches (so
+        at least ~16 optimizer steps per epoch) for small data sets.
     lr : float, default=2e-3
         Learning rate.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.AdamW
@@ -158,12 +166,15 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         instead of starting afresh.
-    n_init : int, default=1
+    n_init : int or "auto", default="auto"
         Number of networks trained from different initialisations (and batch
         orders); the one with the best validation score (ties: lower
         validation loss) is kept, as ``n_init`` does in
-        :class:`~sklearn.cluster.KMeans`. Costs ``n_init`` fits; needs
-        ``early_stopping=True`` when above 1.
+        :class:`~sklearn.cluster.KMeans`. Costs ``n_init`` fits; an int above
+        1 needs ``early_stopping=True``. "auto" trains one network and, only
+        if :attr:`fit_diagnosis_` says it did not learn (chance level or
+        collapsed, on the validation split), another, up to 3 in all: a fit
+        that learns costs one training, one that fails costs three.
 
     Attributes
     ----------
@@ -171,6 +182,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Class labels.
     downsample_ : int
         The downsampling factor used (``downsample`` with "auto" resolved).
+    batch_size_ : int
+        The mini-batch size used (``batch_size`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
         Labels of the network's outputs: the fine labels when ``fit`` was
         given ``y_fine``, else ``classes_``.
@@ -197,7 +210,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         likely causes and what to try.
     init_scores_ : list of float
         With early stopping, the best validation score of each initialisation
-        tried (one entry when ``n_init=1``).
+        trained (one entry when ``n_init=1``, or when "auto" stopped after
+        the first).
 
     Examples
     --------
@@ -228,13 +242,13 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         dropout=0.1,
         weight_decay=1e-4,
         input_noise=0.0,
-        input_dropout=0.0,
+        input_dropout=0.2,
         label_smoothing=0.0,
         standardize=True,
         mask_value=0.0,
         class_weight=None,
         max_epochs=200,
-        batch_size=64,
+        batch_size="auto",
         lr=2e-3,
         optimizer=torch.optim.AdamW,
         early_stopping=True,
@@ -252,7 +266,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
-        n_init=1,
+        n_init="auto",
     ):
         self.downsample = downsample
         self.n_conv_layers = n_conv_layers
@@ -370,11 +384,16 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = classes
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
+        self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
         if not continuing:
             self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         targets = (y_idx, fine_idx, weights)
         train_ds = self._dataset(seqs, *targets, train_idx)
         valid_ds = None if valid_idx is None else self._dataset(seqs, *targets, valid_idx)
+
+        def judge(net):
+            return self._diagnose(net, seqs, y_idx, fine_idx, weights, train_idx, valid_idx)
+
         with deterministic_algorithms(self.deterministic, device):
             if continuing:
                 net = self.net_
@@ -385,13 +404,14 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 self.n_iter_ = len(net.history) - n_before
             else:
                 stats = standardization(seqs, train_idx) if self.standardize else None
-                net, self.init_scores_ = self._fit_n_init(
-                    seqs.data.shape[2], device, seed, stats, train_ds, valid_ds
+                net, self.init_scores_, self.fit_diagnosis_ = self._fit_n_init(
+                    seqs.data.shape[2], device, seed, stats, train_ds, valid_ds, judge
                 )
                 self.n_iter_ = len(net.history)
         self.net_ = net
         self.history_ = net.history
-        self.fit_diagnosis_ = self._diagnose(seqs, y_idx, fine_idx, weights, train_idx, valid_idx)
+        if continuing:
+            self.fit_diagnosis_ = judge(net)
         if not self.fit_diagnosis_.learned:
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
@@ -403,7 +423,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     def _continue(self, net, generator, valid_ds):
         """Point a fitted net at this fit's settings, data split and generator."""
         # Training-loop settings may have changed since the last fit.
-        net.max_epochs, net.batch_size = self.max_epochs, self.batch_size
+        net.max_epochs, net.batch_size = self.max_epochs, self.batch_size_
         net.lr = self.lr
         for group in net.optimizer_.param_groups:
             group["lr"] = self.lr
@@ -411,13 +431,18 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         net.iterator_train__generator = generator
         return net
 
-    def _fit_n_init(self, n_features, device, seed, stats, train_ds, valid_ds):
-        """Train ``n_init`` fresh nets; keep the best on the validation split.
+    def _fit_n_init(self, n_features, device, seed, stats, train_ds, valid_ds, judge):
+        """Train fresh nets; keep the best on the validation split.
 
-        The first uses ``seed`` itself, so ``n_init=1`` is one ordinary fit.
+        ``n_init`` nets, or with "auto" up to ``AUTO_MAX_INIT`` until one is
+        judged to have learned. The first uses ``seed`` itself, so
+        ``n_init=1`` is one ordinary fit. Returns the kept net, each net's best
+        validation score, and the kept net's diagnosis.
         """
-        seeds = [seed, *np.random.SeedSequence(seed).generate_state(self.n_init - 1)]
-        best, best_key, scores = None, None, []
+        auto = self.n_init == "auto"
+        n_init = AUTO_MAX_INIT if auto else self.n_init
+        seeds = [seed, *np.random.SeedSequence(seed).generate_state(n_init - 1)]
+        best, best_key, scores, verdicts = None, None, [], {}
         for init_seed in seeds:
             with isolated_torch_rng(int(init_seed) % 2**31, device) as generator:
                 net = build_net(self, n_features, device, generator, valid_ds, self._label_groups())
@@ -432,20 +457,24 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             scores.append(key[0])
             if best_key is None or key > best_key:
                 best, best_key = net, key
-        return best, scores
+            if auto:
+                verdicts[id(net)] = judge(net)
+                if verdicts[id(net)].learned:
+                    break
+        return best, scores, verdicts.get(id(best)) or judge(best)
 
-    def _diagnose(self, seqs, y_idx, fine_idx, weights, train_idx, valid_idx) -> FitDiagnosis:
-        """Verdict on the fitted net, from the validation split (else the training data)."""
+    def _diagnose(self, net, seqs, y_idx, fine_idx, weights, train_idx, valid_idx) -> FitDiagnosis:
+        """Verdict on ``net``, from the validation split (else the training data)."""
         basis, index = (
             ("validation", valid_idx) if valid_idx is not None else ("training", train_idx)
         )
-        y_pred = self._proba(seqs.take(index)).argmax(axis=1)
+        y_pred = self._proba(seqs.take(index), net.module_).argmax(axis=1)
         # The loss is over the network's outputs (the fine labels, when given).
         outputs = y_idx if fine_idx is None else fine_idx
         prior = prior_loss(
             outputs[train_idx], weights[train_idx], len(self.fine_classes_), self.label_smoothing
         )
-        losses = [row.get("train_loss", np.nan) for row in self.history_]
+        losses = [row.get("train_loss", np.nan) for row in net.history]
         return diagnose_fit(y_idx[index], y_pred, len(self.classes_), basis, losses, prior)
 
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
@@ -546,14 +575,14 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return check_sequences(X, mask_value=self.mask_value, estimator=self, reset=False)
 
-    def _forward(self, seqs: Sequences, return_attention: bool = False):
+    def _forward(self, seqs: Sequences, return_attention: bool = False, module=None):
         """Run the module in eval mode over length-sorted batches.
 
         Returns logits ``(n, n_classes)`` and, with ``return_attention``, the
         pooling weights ``(n, max_length)`` and one ``(n, max_length, max_length)``
         array per self-attention block, all in the order of ``seqs``.
         """
-        module = self.net_.module_
+        module = self.net_.module_ if module is None else module
         device = next(module.parameters()).device
         width = seqs.data.shape[1]
         # Sorting by length lets each batch stop at its own longest sequence.
@@ -569,8 +598,8 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 deterministic_algorithms(self.deterministic, str(device)),
                 autocast_context(device, self.autocast),
             ):
-                for start in range(0, len(seqs), self.batch_size):
-                    index = order[start : start + self.batch_size]
+                for start in range(0, len(seqs), self.batch_size_):
+                    index = order[start : start + self.batch_size_]
                     lengths = torch.as_tensor(seqs.lengths[index])
                     t = int(lengths.max())
                     x = torch.as_tensor(seqs.data[index, :t]).to(device)
@@ -604,9 +633,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._proba(self._check_fitted_input(X))
 
-    def _proba(self, seqs: Sequences) -> np.ndarray:
+    def _proba(self, seqs: Sequences, module=None) -> np.ndarray:
         """Class probabilities: softmax over the outputs, fine labels summed per class."""
-        logits = torch.from_numpy(self._forward(seqs))
+        logits = torch.from_numpy(self._forward(seqs, module=module))
         proba = torch.softmax(logits.double(), dim=1).numpy()
         if len(self.fine_classes_) == len(self.classes_):
             return proba

@@ -10,7 +10,13 @@ from skorch.callbacks import Callback
 
 from ._module import POOLINGS
 
-__all__ = ["LR_SCHEDULES", "check_params", "resolve_device", "resolve_downsample"]
+__all__ = [
+    "LR_SCHEDULES",
+    "check_params",
+    "resolve_batch_size",
+    "resolve_device",
+    "resolve_downsample",
+]
 
 # downsample="auto" keeps at most this many steps of the longest training sequence.
 AUTO_DOWNSAMPLE_STEPS = 256
@@ -35,6 +41,14 @@ def _check_int(name, value, low, high=None):
         raise ValueError(f"{name} must be {bound}, got {value}.")
 
 
+def _check_int_or_auto(name, value, low):
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be 'auto' or an int >= {low}, got {value!r}.")
+        return
+    _check_int(name, value, low)
+
+
 def _check_real(name, value, low, high=None, *, low_open=False, high_open=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or np.isnan(value):
         raise TypeError(f"{name} must be a real number, got {value!r}.")
@@ -49,17 +63,14 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
-    if not (isinstance(est.downsample, str) and est.downsample == "auto"):
-        if isinstance(est.downsample, str):
-            raise ValueError(f"downsample must be 'auto' or an int >= 1, got {est.downsample!r}.")
-        _check_int("downsample", est.downsample, 1)
+    _check_int_or_auto("downsample", est.downsample, 1)
     _check_int("n_conv_layers", est.n_conv_layers, 0)
     _check_int("conv_channels", est.conv_channels, 1)
     _check_int("kernel_size", est.kernel_size, 1)
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
-    _check_int("n_init", est.n_init, 1)
-    if est.n_init > 1 and not est.early_stopping:
+    _check_int_or_auto("n_init", est.n_init, 1)
+    if est.n_init != "auto" and est.n_init > 1 and not est.early_stopping:
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
             "and needs early_stopping=True (a validation split)."
@@ -76,7 +87,7 @@ def check_params(est) -> None:
     if est.attention_ff_units is not None:
         _check_int("attention_ff_units", est.attention_ff_units, 1)
     _check_int("max_epochs", est.max_epochs, 1)
-    _check_int("batch_size", est.batch_size, 1)
+    _check_int_or_auto("batch_size", est.batch_size, 1)
     _check_int("n_iter_no_change", est.n_iter_no_change, 1)
     _check_real("dropout", est.dropout, 0.0, 1.0, high_open=True)
     _check_real("weight_decay", est.weight_decay, 0.0)
@@ -165,6 +176,13 @@ def resolve_downsample(downsample, lengths) -> int:
         return int(downsample)
     longest = int(np.max(lengths))
     return max(1, -(-longest // AUTO_DOWNSAMPLE_STEPS))
+
+
+def resolve_batch_size(batch_size, n_train: int) -> int:
+    """The mini-batch size: ``batch_size`` itself, or the "auto" choice for ``n_train``."""
+    if batch_size != "auto":
+        return int(batch_size)
+    return min(64, max(8, n_train // 16))
 
 
 def resolve_device(device) -> str:

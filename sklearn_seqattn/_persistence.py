@@ -120,6 +120,12 @@ def _decode_diagnosis(spec) -> FitDiagnosis | None:
     return FitDiagnosis(**values)
 
 
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return value
+
+
 def _decode_fine_labels(config: dict, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fine labels and their class indices; the classes themselves when none were saved."""
     if "fine_classes" not in config:
@@ -281,6 +287,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fine_classes": fine_classes,
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "downsample": int(estimator.downsample_),
+        "batch_size": int(estimator.batch_size_),
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),
         "class_weight": [_encode_float(w) for w in estimator.class_weight_],
@@ -378,9 +385,8 @@ def load_estimator(cls: type, path: str | os.PathLike):
         saved_params = config["params"]
         classes = _decode_classes(config["classes"])
         fine_classes, fine_to_coarse = _decode_fine_labels(config, classes)
-        downsample = config.get("downsample", 1)
-        if isinstance(downsample, bool) or not isinstance(downsample, int) or downsample < 1:
-            raise ValueError(f"downsample must be an int >= 1, got {downsample!r}")
+        downsample = _positive_int(config.get("downsample", 1), "downsample")
+        batch_size = _positive_int(config.get("batch_size", 64), "batch_size")
         n_features = int(config["n_features_in"])
         class_weight = np.array([_decode_float(w) for w in config["class_weight"]])
         digest = str(config["weights_sha256"])
@@ -443,6 +449,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
         estimator.classes_ = classes
         estimator.fine_classes_, estimator.fine_to_coarse_ = fine_classes, fine_to_coarse
         estimator.downsample_ = downsample
+        estimator.batch_size_ = batch_size
         net = build_net(
             estimator, n_features, device, generator, placeholder, estimator._label_groups()
         )

@@ -19,7 +19,7 @@ def test_the_kept_network_is_the_best_of_those_tried(seq_data):
 
 def test_n_init_1_is_an_ordinary_fit_and_the_first_init_uses_the_seed(seq_data):
     X, y, _ = seq_data
-    one = SeqAttentionClassifier(**TINY).fit(X, y)
+    one = SeqAttentionClassifier(**TINY, n_init=1).fit(X, y)
     three = SeqAttentionClassifier(**TINY, n_init=3).fit(X, y)
     assert one.init_scores_ == [three.init_scores_[0]]
     kept_first = best_epoch_key(three.history_) == best_epoch_key(one.history_)
@@ -34,3 +34,19 @@ def test_n_init_is_reproducible(seq_data):
     b = SeqAttentionClassifier(**TINY, n_init=2).fit(X, y)
     assert a.init_scores_ == b.init_scores_
     assert_allclose(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_auto_retries_only_a_fit_that_did_not_learn(seq_data):
+    import pytest
+
+    from sklearn_seqattn import ChanceLevelWarning
+
+    X, y, _ = seq_data
+    with pytest.warns(ChanceLevelWarning):
+        failed = SeqAttentionClassifier(**TINY, lr=1e-7).fit(X, y)  # cannot learn
+    assert len(failed.init_scores_) == 3
+    learned = SeqAttentionClassifier(
+        dense_units=8, lstm_units=8, max_epochs=40, class_weight="balanced", random_state=0
+    ).fit(X, y)
+    assert learned.fit_diagnosis_.learned
+    assert len(learned.init_scores_) == 1
