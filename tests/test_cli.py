@@ -182,11 +182,27 @@ def test_fit_prints_epochs_and_honours_keys(data_file, tmp_path, capsys):
     assert SeqAttentionClassifier.load(out).n_iter_ == 2
 
 
+def test_fit_prints_the_verdict_and_warns_in_one_line(data_file, tmp_path, capsys):
+    path, _, _ = data_file
+    out = tmp_path / "m"
+    argv = ["fit", str(path), "--out", str(out), "--quiet", "--param", "lr=1e-9"]
+    assert main([*argv, *TINY]) == 0
+    captured = capsys.readouterr()
+    verdict = [line for line in captured.out.splitlines() if line.startswith("Fit verdict: ")]
+    assert len(verdict) == 1 and "did not" not in verdict[0]
+    assert verdict[0].split(": ")[1].startswith(("chance", "collapsed"))
+    assert "warning: the model did not learn" in captured.err
+    assert "ChanceLevelWarning" not in captured.err  # no Python warning text
+    config = json.loads((out / "config.json").read_text())
+    assert config["fit_diagnosis"]["verdict"] in ("chance", "collapsed")
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_demo_runs(capsys):
     argv = ["demo", "--n-samples", "60", "--max-epochs", "1", "--quiet"]
     assert main(argv) == 0
-    assert "Balanced accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Balanced accuracy" in printed and "Fit verdict: " in printed
 
 
 def test_progress_bar_is_not_saved(data_file, tmp_path, capsys):
