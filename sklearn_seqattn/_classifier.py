@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -10,12 +11,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
-from skorch.helper import predefined_split
 
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
 from ._params import check_params, resolve_batch_size, resolve_device, resolve_downsample
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._skorch import (
+    MODULE_PARAMS,
     SequenceDataset,
     autocast_context,
     best_epoch_key,
@@ -344,18 +345,39 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         ``KeyboardInterrupt``) ends ``fit`` early without an exception: skorch
         stops at once and runs its end-of-training callbacks. With
         ``early_stopping=True`` the weights of the epoch with the best
-        validation loss so far are restored and those of an unfinished epoch
-        are discarded; with ``early_stopping=False``, or before any epoch has
-        finished, the weights at the moment of interruption are kept.
+        validation score so far (ties: lower validation loss) are restored
+        and those of an unfinished epoch are discarded; with
+        ``early_stopping=False``, or before any epoch has finished, the
+        weights at the moment of interruption are kept.
         ``history_`` and ``n_iter_`` include the interrupted epoch; the model
-        can then predict, be saved and be pickled. Other exceptions propagate;
-        the caller's random state and torch's deterministic flags are restored
-        either way.
+        can then predict, be saved and be pickled. Other exceptions propagate
+        and leave the estimator exactly as it was before the call (unfitted,
+        or fitted by the previous call); the caller's random state and torch's
+        deterministic flags are restored either way. A loss that becomes
+        non-finite (NaN or infinite) stops training with a ``ValueError``.
 
         With ``warm_start=True`` a second call continues from the fitted
-        weights for ``max_epochs`` more epochs, using the current ``lr``,
-        ``batch_size`` and ``max_epochs``; the architecture is kept.
+        weights (and optimizer state) for ``max_epochs`` more epochs; every
+        training setting (``lr``, ``batch_size``, ``weight_decay``,
+        ``early_stopping``, ``lr_schedule``, ``gradient_clip``, ``scoring``,
+        ``callbacks``...) is taken from the current parameters, and changing
+        the architecture raises a ``ValueError``.
         """
+        # Transactional: on any exception the estimator is left as it was (fitted state
+        # included). A warm-started net is trained in place, so it is copied first.
+        saved = dict(self.__dict__)
+        if self.warm_start and "net_" in saved:
+            saved["net_"] = copy.deepcopy(self.net_)
+            saved["history_"] = saved["net_"].history
+        try:
+            return self._fit(X, y, sample_weight, y_fine)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y, sample_weight=None, y_fine=None):
+        """The work of :meth:`fit`, which restores the estimator if this raises."""
         check_params(self)
         device = resolve_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
@@ -396,10 +418,10 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
         with deterministic_algorithms(self.deterministic, device):
             if continuing:
-                net = self.net_
+                n_before = len(self.net_.history)
                 with isolated_torch_rng(seed, device) as generator:
-                    n_before = len(net.history)
-                    self._continue(net, generator, valid_ds).partial_fit(train_ds, None)
+                    net = self._continue(seqs.data.shape[2], device, generator, valid_ds)
+                    net.partial_fit(train_ds, None)
                 net.iterator_train__generator = None
                 self.n_iter_ = len(net.history) - n_before
             else:
@@ -420,15 +442,37 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
-    def _continue(self, net, generator, valid_ds):
-        """Point a fitted net at this fit's settings, data split and generator."""
-        # Training-loop settings may have changed since the last fit.
-        net.max_epochs, net.batch_size = self.max_epochs, self.batch_size_
-        net.lr = self.lr
-        for group in net.optimizer_.param_groups:
-            group["lr"] = self.lr
-        net.train_split = None if valid_ds is None else predefined_split(valid_ds)
-        net.iterator_train__generator = generator
+    def _continue(self, n_features, device, generator, valid_ds):
+        """A net built from the current settings that carries on from the fitted one.
+
+        Callbacks, schedules, early stopping and every training setting are
+        built afresh from the parameters; the weights, the optimizer's state
+        (same optimizer class) and the history carry over. The architecture
+        cannot change.
+        """
+        old = self.net_
+        fitted = old.get_params()
+        changed = [
+            f"{name} from {fitted[f'module__{name}']!r} to {getattr(self, name)!r}"
+            for name in MODULE_PARAMS
+            if fitted[f"module__{name}"] != getattr(self, name)
+        ]
+        if changed:
+            raise ValueError(
+                "warm_start=True continues the fitted network, whose architecture cannot "
+                f"change; got {', '.join(changed)}. Set warm_start=False to train a new one."
+            )
+        net = build_net(self, n_features, device, generator, valid_ds, self._label_groups())
+        net.initialize()
+        net.module_.load_state_dict(old.module_.state_dict())
+        if type(net.optimizer_) is type(old.optimizer_):
+            net.optimizer_.load_state_dict(old.optimizer_.state_dict())
+            # The saved state holds the old settings; this fit's own apply.
+            for group in net.optimizer_.param_groups:
+                group["lr"], group["initial_lr"] = self.lr, self.lr
+                if "weight_decay" in group:
+                    group["weight_decay"] = self.weight_decay
+        net.history = old.history
         return net
 
     def _fit_n_init(self, n_features, device, seed, stats, train_ds, valid_ds, judge):
@@ -479,14 +523,11 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
 
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
         """Per-sample loss weight: class weight of its label times its sample weight."""
-        if isinstance(self.class_weight, dict):
-            missing = [c for c in classes.tolist() if c not in self.class_weight]
-            if missing:
-                raise ValueError(
-                    f"class_weight dict {self.class_weight!r} has no weight for class(es) "
-                    f"{missing} present in y."
-                )
-        self.class_weight_ = compute_class_weight(self.class_weight, classes=classes, y=y)
+        try:
+            # A dict may omit classes (weight 1), as in scikit-learn.
+            self.class_weight_ = compute_class_weight(self.class_weight, classes=classes, y=y)
+        except ValueError as exc:
+            raise ValueError(f"class_weight={self.class_weight!r} does not fit y: {exc}") from None
         weights = self.class_weight_[y_idx].astype(np.float64)
         if sample_weight is not None:
             try:
@@ -509,6 +550,19 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
             if sw.sum() <= 0:
                 raise ValueError("sample_weight is all zero: at least one weight must be positive.")
             weights = weights * sw
+        if weights.sum() <= 0:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives every sample a weight of zero: "
+                "nothing would be trained."
+            )
+        with np.errstate(over="ignore"):
+            too_large = ~np.isfinite(weights.astype(np.float32))
+        if too_large.any():
+            bad = int(np.flatnonzero(too_large)[0])
+            raise ValueError(
+                f"The loss weight of sample {bad} (class_weight times sample_weight) is "
+                f"{weights[bad]:.3g}, too large for float32; rescale the weights."
+            )
         return weights
 
     def _split(self, y_idx: np.ndarray, seed: int):
@@ -573,7 +627,12 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:
         check_is_fitted(self, "net_")
+        # Parameters may have been changed with set_params since fit.
+        check_params(self)
         return check_sequences(X, mask_value=self.mask_value, estimator=self, reset=False)
+
+    def _inference_batch_size(self) -> int:
+        return self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
 
     def _forward(self, seqs: Sequences, return_attention: bool = False, module=None):
         """Run the module in eval mode over length-sorted batches.
@@ -589,7 +648,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         order = np.argsort(seqs.lengths, kind="stable")
         logits = np.empty((len(seqs), len(self.fine_classes_)), dtype=np.float32)
         pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
-        maps = [np.zeros((len(seqs), width, width), np.float32) for _ in module.attention_blocks]
+        # Self-attention maps are (n, T, T): allocated only when asked for.
+        n_maps = len(module.attention_blocks) if return_attention else 0
+        maps = [np.zeros((len(seqs), width, width), np.float32) for _ in range(n_maps)]
         was_training = module.training
         module.eval()
         try:
@@ -598,8 +659,9 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 deterministic_algorithms(self.deterministic, str(device)),
                 autocast_context(device, self.autocast),
             ):
-                for start in range(0, len(seqs), self.batch_size_):
-                    index = order[start : start + self.batch_size_]
+                batch_size = self._inference_batch_size()
+                for start in range(0, len(seqs), batch_size):
+                    index = order[start : start + batch_size]
                     lengths = torch.as_tensor(seqs.lengths[index])
                     t = int(lengths.max())
                     x = torch.as_tensor(seqs.data[index, :t]).to(device)

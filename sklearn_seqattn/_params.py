@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -13,6 +14,7 @@ from ._module import POOLINGS
 __all__ = [
     "LR_SCHEDULES",
     "check_params",
+    "optimizer_kwargs",
     "resolve_batch_size",
     "resolve_device",
     "resolve_downsample",
@@ -52,6 +54,8 @@ def _check_int_or_auto(name, value, low):
 def _check_real(name, value, low, high=None, *, low_open=False, high_open=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or np.isnan(value):
         raise TypeError(f"{name} must be a real number, got {value!r}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
     too_low = value <= low if low_open else value < low
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
@@ -117,12 +121,19 @@ def check_params(est) -> None:
             "optimizer must be a torch.optim.Optimizer subclass such as torch.optim.AdamW, "
             f"got {received}."
         )
+    if est.weight_decay and not _takes_weight_decay(est.optimizer):
+        raise ValueError(
+            f"optimizer {est.optimizer.__name__} takes no weight_decay; set weight_decay=0 "
+            f"(got {est.weight_decay})."
+        )
     if not isinstance(est.class_weight, (type(None), dict, str)) or (
         isinstance(est.class_weight, str) and est.class_weight != "balanced"
     ):
         raise ValueError(
             f"class_weight must be None, 'balanced' or a dict, got {est.class_weight!r}."
         )
+    if isinstance(est.class_weight, dict):
+        _check_class_weight_dict(est.class_weight)
     for name in _BOOL_PARAMS:
         value = getattr(est, name)
         if not isinstance(value, (bool, np.bool_)):
@@ -137,6 +148,23 @@ def check_params(est) -> None:
         raise TypeError(
             f"accelerator must be None or an accelerate.Accelerator, got {est.accelerator!r}."
         )
+
+
+def _takes_weight_decay(optimizer: type) -> bool:
+    return "weight_decay" in inspect.signature(optimizer.__init__).parameters
+
+
+def _check_class_weight_dict(class_weight: dict) -> None:
+    for label, weight in class_weight.items():
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
+            raise TypeError(
+                f"class_weight values must be numbers, got {weight!r} for class {label!r}."
+            )
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"class_weight values must be finite and non-negative, got {weight!r} for "
+                f"class {label!r}."
+            )
 
 
 def _check_scoring(scoring) -> None:
@@ -178,6 +206,13 @@ def resolve_downsample(downsample, lengths) -> int:
     return max(1, -(-longest // AUTO_DOWNSAMPLE_STEPS))
 
 
+def optimizer_kwargs(est) -> dict:
+    """``optimizer__*`` arguments for the net: weight decay where the optimizer takes it."""
+    if _takes_weight_decay(est.optimizer):
+        return {"optimizer__weight_decay": est.weight_decay}
+    return {}
+
+
 def resolve_batch_size(batch_size, n_train: int) -> int:
     """The mini-batch size: ``batch_size`` itself, or the "auto" choice for ``n_train``."""
     if batch_size != "auto":
@@ -195,6 +230,12 @@ def resolve_device(device) -> str:
         parsed = torch.device(device)
     except RuntimeError as exc:
         raise ValueError(f"device={device!r} is not a valid torch device: {exc}") from None
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={device!r} is not supported: use 'cpu', 'cuda' (or 'cuda:N'), 'mps' or 'auto'."
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available here.")
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available; use device='cpu' "

@@ -6,8 +6,10 @@ A saved model is a folder of three files:
     Format name and version, package and library versions, the
     hyper-parameters that JSON can hold (the optimizer as a dotted
     ``torch.optim`` name), the fitted state that is not a tensor
-    (``classes_`` with their dtype, ``n_features_in_``, ``class_weight_``,
-    ``n_iter_``) and the SHA-256 of the weights file.
+    (``classes_`` with their dtype, fine labels, ``n_features_in_``,
+    ``class_weight_``, ``n_iter_``...), the SHA-256 of the two other files,
+    and ``config_sha256``: the SHA-256 of the config itself (all its fields
+    but this one, as ``json.dumps(..., sort_keys=True, separators=(",", ":"))``).
 ``weights.safetensors``
     The torch module's ``state_dict``.
 ``history.json``
@@ -15,19 +17,42 @@ A saved model is a folder of three files:
 
 Loading reads only these three files, with ``json`` and ``safetensors``:
 nothing is unpickled and no name is imported, so opening a model from an
-untrusted source cannot run code. Other files in the folder are ignored.
+untrusted source cannot run code. Nor can it exhaust memory: the files' sizes
+are capped before they are read, every field is checked (type, range,
+consistency: unique labels of their dtype, finite non-negative class weights,
+finite weights), and the network the config describes is compared with the
+weights file's header (names, dtypes, shapes, sizes) before anything is
+allocated. The digests detect corruption and edits; they are no signature (an
+editor can recompute them), which is why the content checks apply whatever
+the digests say. ``save`` runs the same checks on the bytes it writes, so it
+never writes a folder that ``load`` refuses. Other files in the folder are
+ignored.
+
+``save`` is crash-safe: it writes a new folder beside the target and renames
+it into place, so the target holds either the previous model or the new one,
+never a mixture; it replaces only an empty folder or a saved model.
+
 ``callbacks`` and ``accelerator`` are not saved (they are live objects); the
 loaded estimator has ``None`` for both, and its optimizer state starts afresh
 if training is continued with ``warm_start=True``.
+
+Format version 1 (no ``config_sha256`` nor ``history_sha256``) is still read,
+with all the content checks; its history stays informative (unreadable: a
+warning and an empty ``history_``). Releases that read version 1 only refuse
+version 2 with a message asking to upgrade.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import os
+import shutil
+import stat
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -40,16 +65,40 @@ from ._diagnosis import FitDiagnosis
 __all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator"]
 
 FORMAT_NAME = "sklearn-seqattn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 HISTORY_FILE = "history.json"
+# What save() may replace: its own files, and those a format-1 save left when it crashed.
+_OWN_FILES = frozenset(
+    name + suffix for name in (CONFIG_FILE, WEIGHTS_FILE, HISTORY_FILE) for suffix in ("", ".tmp")
+)
+
+# Limits checked before anything is read or built, by load and by save alike.
+_MAX_CONFIG_BYTES = 4 * 2**20
+_MAX_HISTORY_BYTES = 64 * 2**20
+_MAX_HEADER_BYTES = 16 * 2**20  # the safetensors header: names, dtypes and shapes
+_MAX_DIM = 2**20  # n_features_in, number of labels, every width of the network
+_MAX_LAYERS = 128  # each n_*_layers
+_MAX_ELEMENTS = 2**31  # weights of the whole network
+_MAX_LABEL_BYTES = 16 * 2**20  # classes_ (or fine_classes_) in memory: n_labels * itemsize
 
 # Live objects, documented as not saved.
 _NOT_SAVED = ("callbacks", "accelerator")
 # dtype kinds of classes_ that JSON round-trips: bool, ints, floats, str, object of those.
 _CLASS_KINDS = "biufUO"
-_MAX_LABEL_BYTES = 4 * 4096  # string labels up to 4096 characters
+_SAFETENSORS_DTYPES = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
 
 
 def _allowed_optimizers() -> dict[str, type]:
@@ -61,6 +110,33 @@ def _allowed_optimizers() -> dict[str, type]:
             if obj is not torch.optim.Optimizer:
                 allowed[f"torch.optim.{name}"] = obj
     return allowed
+
+
+def _cut(text: str) -> str:
+    """``text`` cut short: a hostile file's value may be megabytes long."""
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _show(value) -> str:
+    return _cut(repr(value))
+
+
+def _config_digest(config: dict) -> str:
+    """SHA-256 of a config's canonical JSON, all fields but ``config_sha256``.
+
+    Parameters
+    ----------
+    config : dict
+        The content of a ``config.json``.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    body = {key: value for key, value in config.items() if key != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 # ---------------------------------------------------------------- encoding
@@ -77,7 +153,7 @@ def _decode_float(value) -> float:
         return float(value["float"])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise ValueError(f"expected a number, got {value!r}")
+    raise ValueError(f"expected a number, got {_show(value)}")
 
 
 def _encode_scalar(value):
@@ -91,6 +167,17 @@ def _encode_scalar(value):
     if isinstance(value, str):
         return value
     raise TypeError(type(value).__name__)
+
+
+def _decode_scalar(value, field: str):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        try:
+            return _decode_float(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{field} must be a number, a string, true, false or null, got {_show(value)}")
 
 
 def _encode_diagnosis(diagnosis) -> dict | None:
@@ -120,33 +207,6 @@ def _decode_diagnosis(spec) -> FitDiagnosis | None:
     return FitDiagnosis(**values)
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return value
-
-
-def _decode_fine_labels(config: dict, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fine labels and their class indices; the classes themselves when none were saved."""
-    if "fine_classes" not in config:
-        return classes, np.arange(len(classes))
-    fine_classes = _decode_classes(config["fine_classes"])
-    fine_to_coarse = np.asarray(config["fine_to_coarse"])
-    if (
-        fine_to_coarse.shape != (len(fine_classes),)
-        or fine_to_coarse.dtype.kind not in "iu"
-        or not set(fine_to_coarse.tolist()) == set(range(len(classes)))
-    ):
-        raise ValueError("fine_to_coarse must map every fine label to a class index")
-    return fine_classes, fine_to_coarse.astype(np.int64)
-
-
-def _decode_scalar(value):
-    if isinstance(value, dict):
-        return _decode_float(value)
-    return value
-
-
 def _encode_param(name: str, value):
     if name == "class_weight" and isinstance(value, dict):
         return {"dict": [[_encode_scalar(k), _encode_float(v)] for k, v in value.items()]}
@@ -156,9 +216,20 @@ def _encode_param(name: str, value):
 
 
 def _decode_param(name: str, value):
-    if name == "class_weight" and isinstance(value, dict) and "dict" in value:
-        return {_decode_scalar(k): _decode_float(v) for k, v in value["dict"]}
-    return _decode_scalar(value)
+    if name == "class_weight" and isinstance(value, dict):
+        pairs = value.get("dict") if set(value) == {"dict"} else None
+        if not isinstance(pairs, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 for pair in pairs
+        ):
+            raise ValueError(
+                "params.class_weight must be null, 'balanced' or {'dict': [[label, weight], ...]}, "
+                f"got {_show(value)}"
+            )
+        try:
+            return {_decode_scalar(k, "label"): _decode_float(w) for k, w in pairs}
+        except ValueError as exc:
+            raise ValueError(f"params.class_weight: {exc}") from None
+    return _decode_scalar(value, f"params.{name}")
 
 
 def _encode_classes(classes: np.ndarray) -> dict:
@@ -168,16 +239,85 @@ def _encode_classes(classes: np.ndarray) -> dict:
     return {"dtype": classes.dtype.str, "values": values}
 
 
-def _decode_classes(spec) -> np.ndarray:
-    dtype = np.dtype(str(spec["dtype"]))
-    if dtype.kind not in _CLASS_KINDS or dtype.itemsize > _MAX_LABEL_BYTES:
-        raise ValueError(f"classes dtype {dtype} is not one that save() writes")
-    values = [_decode_scalar(v) for v in spec["values"]]
+def _decode_label(value, dtype: np.dtype, field: str):
+    """A label of ``dtype`` as ``_encode_classes`` writes it."""
+    kind = dtype.kind
+    finite_float = isinstance(value, float) and math.isfinite(value)
+    if kind == "b":
+        ok = isinstance(value, bool)
+    elif kind in "iu":
+        info = np.iinfo(dtype)
+        ok = (
+            isinstance(value, int) and not isinstance(value, bool) and info.min <= value <= info.max
+        )
+    elif kind == "f":
+        ok = finite_float
+    elif kind == "U":
+        ok = isinstance(value, str)
+    else:  # object: any JSON scalar, numbers finite (labels are never NaN)
+        ok = value is None or isinstance(value, (bool, int, str)) or finite_float
+    if not ok:
+        raise ValueError(f"{field} of dtype {dtype.str} cannot hold the value {_show(value)}")
+    return value
+
+
+def _decode_classes(spec, field: str = "classes") -> np.ndarray:
+    """Labels as ``_encode_classes`` writes them: unique, of their dtype, of bounded size."""
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("dtype"), str)
+        or not isinstance(spec.get("values"), list)
+    ):
+        raise ValueError(f"{field} must be {{'dtype': str, 'values': [...]}}, got {_show(spec)}")
+    name, values = spec["dtype"], spec["values"]
+    try:
+        dtype = np.dtype(name)
+    except (TypeError, ValueError):
+        dtype = None
+    # Only the spelling save() writes: no structured, sub-array or zero-width dtypes.
+    if dtype is None or dtype.str != name or dtype.kind not in _CLASS_KINDS or dtype.itemsize == 0:
+        raise ValueError(
+            f"{field}.dtype must be a dtype of bools, numbers or str, got {_show(name)}"
+        )
+    size = len(values) * dtype.itemsize
+    if size > _MAX_LABEL_BYTES:
+        raise ValueError(
+            f"{field} ({len(values)} labels of dtype {name}) would take {size:,} bytes; "
+            f"saved labels take at most {_MAX_LABEL_BYTES:,}"
+        )
+    if len(values) < 2:
+        raise ValueError(f"{field} must hold at least 2 labels, got {_show(values)}")
+    decoded = [_decode_label(v, dtype, field) for v in values]
     if dtype.kind == "O":
-        classes = np.empty(len(values), dtype=object)
-        classes[:] = values
-        return classes
-    return np.asarray(values, dtype=dtype)
+        labels = np.empty(len(decoded), dtype=object)
+        labels[:] = decoded
+    else:
+        labels = np.array(decoded, dtype=dtype)
+    # A str longer than the dtype, or ending in NUL, would come back changed.
+    if labels.tolist() != decoded:
+        raise ValueError(f"{field} holds values that dtype {name} cannot hold exactly")
+    seen = set()
+    for label in decoded:
+        if label in seen:
+            raise ValueError(f"{field} holds the label {_show(label)} more than once")
+        seen.add(label)
+    return labels
+
+
+def _int(value, field: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{field} must be an int, got {_show(value)}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{field} must be {bound}, got {value}")
+    return value
+
+
+def _sha256_field(config: dict, field: str) -> str:
+    value = config[field]
+    if not (isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")):
+        raise ValueError(f"{field} must be 64 hexadecimal digits, got {_show(value)}")
+    return value
 
 
 def _to_json(value):
@@ -202,19 +342,470 @@ def _from_json(value):
     return value
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and a rename, so a crash never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+def _encode_history(history) -> bytes:
+    """``history_`` as JSON, without the per-batch records if it would exceed the limit."""
+    records = _to_json(list(history))
+    data = json.dumps(records, allow_nan=False).encode()
+    if len(data) > _MAX_HISTORY_BYTES:
+        records = [{k: v for k, v in record.items() if k != "batches"} for record in records]
+        data = json.dumps(records, allow_nan=False).encode()
+        warnings.warn(
+            f"history_ is over the {_MAX_HISTORY_BYTES:,} bytes a saved {HISTORY_FILE} may "
+            "hold; it is saved without its per-batch records.",
+            UserWarning,
+            stacklevel=4,
+        )
+    if len(data) > _MAX_HISTORY_BYTES:
+        raise ValueError(
+            f"history_ takes {len(data):,} bytes of JSON even without its per-batch records; "
+            f"a saved {HISTORY_FILE} holds at most {_MAX_HISTORY_BYTES:,}."
+        )
+    return data
+
+
+# ------------------------------------------------------------ reading files
+def _refuse_constant(name):
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _unique_keys(pairs):
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {_show(key)} appears twice in one object")
+            seen.add(key)
+    return result
+
+
+def _read_file(path: Path, limit: int, where: str) -> bytes:
+    """The bytes of the regular file ``path``; more than ``limit`` is refused unread."""
+    # Non-blocking: a FIFO planted in the folder must not hang the open; fstat then refuses it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} in {where} is not a regular file.")
+        size = info.st_size
+        data = f.read(limit + 1) if size <= limit else b""
+    size = max(size, len(data))
+    if size > limit:
+        raise ValueError(
+            f"{path.name} in {where} is {size:,} bytes; a saved model's {path.name} is at most "
+            f"{limit:,} bytes."
+        )
+    return data
+
+
+# -------------------------------------------------------------- the config
+@dataclasses.dataclass
+class _Saved:
+    """The content of a config.json, checked."""
+
+    version: int
+    params: dict
+    classes: np.ndarray
+    fine_classes: np.ndarray
+    fine_to_coarse: np.ndarray
+    downsample: int
+    batch_size: int
+    n_features: int
+    class_weight: np.ndarray
+    n_iter: int | None
+    diagnosis: FitDiagnosis | None
+    weights_sha256: str
+    history_sha256: str | None
+
+
+def _parse_config(data: bytes, where: str) -> _Saved:
+    """Check a config.json's size, JSON, format, version, digest and every field."""
+    from . import __version__
+
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is {len(data):,} bytes; a saved model's {CONFIG_FILE} is "
+            f"at most {_MAX_CONFIG_BYTES:,} bytes (are its class labels many or long?)."
+        )
+    try:
+        config = json.loads(
+            data.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_unique_keys
+        )
+        digest = _config_digest(config) if isinstance(config, dict) else None
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
+        raise ValueError(f"{CONFIG_FILE} in {where} is not valid JSON: {_cut(str(exc))}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is not a {FORMAT_NAME} model config "
+            f"(format={_show(config.get('format') if isinstance(config, dict) else None)})."
+        )
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{CONFIG_FILE} has an invalid format_version: {_show(version)}.")
+    if version > FORMAT_VERSION:
+        versions = config.get("versions")
+        saved_by = versions.get("sklearn_seqattn") if isinstance(versions, dict) else None
+        raise ValueError(
+            f"The model in {where} was saved in format version {version} "
+            f"(by sklearn-seqattn {saved_by if isinstance(saved_by, str) else 'a newer version'}); "
+            f"this sklearn-seqattn {__version__} reads format versions up to {FORMAT_VERSION}. "
+            "Upgrade sklearn-seqattn to load it."
+        )
+    if version >= 2 and config.get("config_sha256") != digest:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} does not match its config_sha256: the file was edited or "
+            "is corrupt. Save the model again rather than editing the file."
+        )
+    try:
+        return _decode_config(config, version)
+    except ValueError as exc:
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+
+
+def _decode_config(config: dict, version: int) -> _Saved:
+    # Format 1 had no digests, and its first releases no fine labels, downsample nor batch_size.
+    required = ["params", "classes", "n_features_in", "class_weight", "weights_sha256"]
+    if version >= 2:
+        required += ["fine_classes", "fine_to_coarse", "downsample", "batch_size", "n_classes"]
+        required += ["n_iter", "history_sha256"]
+    missing = [name for name in required if name not in config]
+    if missing:
+        raise ValueError(f"the field(s) {missing} are missing")
+    if not isinstance(config["params"], dict):
+        raise ValueError(f"params must be a JSON object, got {_show(config['params'])}")
+    classes = _decode_classes(config["classes"])
+    n_classes = _int(config.get("n_classes", len(classes)), "n_classes", 2)
+    if n_classes != len(classes):
+        raise ValueError(f"n_classes is {n_classes}, but classes holds {len(classes)} labels")
+    if "fine_classes" in config:
+        fine_classes = _decode_classes(config["fine_classes"], "fine_classes")
+        fine_to_coarse = config.get("fine_to_coarse")
+        if not isinstance(fine_to_coarse, list) or len(fine_to_coarse) != len(fine_classes):
+            raise ValueError(
+                f"fine_to_coarse must be a list of {len(fine_classes)} class indices, "
+                f"got {_show(fine_to_coarse)}"
+            )
+        for k, i in enumerate(fine_to_coarse):
+            _int(i, f"fine_to_coarse[{k}]", 0, n_classes - 1)
+        if len(set(fine_to_coarse)) != n_classes:
+            raise ValueError("fine_to_coarse must map some fine label to every class")
+        fine_to_coarse = np.array(fine_to_coarse, dtype=np.int64)
+    else:
+        fine_classes, fine_to_coarse = classes, np.arange(n_classes)
+    class_weight = config["class_weight"]
+    if not isinstance(class_weight, list) or len(class_weight) != n_classes:
+        raise ValueError(
+            f"class_weight must be a list of {n_classes} weights, got {_show(class_weight)}"
+        )
+    try:
+        class_weight = np.array([_decode_float(w) for w in class_weight])
+    except ValueError as exc:
+        raise ValueError(f"class_weight: {exc}") from None
+    if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
+        raise ValueError(f"class_weight must be finite and >= 0, got {class_weight.tolist()}")
+    n_iter = config.get("n_iter")
+    return _Saved(
+        version=version,
+        params=config["params"],
+        classes=classes,
+        fine_classes=fine_classes,
+        fine_to_coarse=fine_to_coarse,
+        downsample=_int(config.get("downsample", 1), "downsample", 1, _MAX_DIM),
+        batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
+        n_features=_int(config["n_features_in"], "n_features_in", 1, _MAX_DIM),
+        class_weight=class_weight,
+        n_iter=None if n_iter is None else _int(n_iter, "n_iter", 0),
+        diagnosis=_decode_diagnosis(config.get("fit_diagnosis")),
+        weights_sha256=_sha256_field(config, "weights_sha256"),
+        history_sha256=_sha256_field(config, "history_sha256") if version >= 2 else None,
+    )
+
+
+def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
+    """``cls`` with the saved hyper-parameters (checked) and the saved fitted state, no net."""
+    from ._params import check_params
+    from ._validation import check_mask_value
+
+    known = cls._get_param_names()
+    allowed = _allowed_optimizers()
+    params = {}
+    for name, value in saved.params.items():
+        if name not in known:
+            warnings.warn(
+                f"Ignoring the unknown hyper-parameter {name!r} in {CONFIG_FILE}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif name == "optimizer":
+            if not isinstance(value, str) or value not in allowed:
+                raise ValueError(
+                    f"optimizer {_show(value)} in {CONFIG_FILE} is not one of the torch.optim "
+                    f"classes a saved model may name: {sorted(allowed)}."
+                )
+            params[name] = allowed[value]
+        else:
+            try:
+                params[name] = _decode_param(name, value)
+            except ValueError as exc:
+                raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+    if not isinstance(params.get("device", "cpu"), str):
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is invalid: params.device must be a str, "
+            f"got {_show(params['device'])}."
+        )
+    if loading and "device" in params:
+        params["device"] = _load_device(params["device"])
+    estimator = cls(**params)
+    try:
+        check_params(estimator)
+        check_mask_value(estimator.mask_value)
+        if estimator.random_state is not None:
+            _int(estimator.random_state, "random_state", 0)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{CONFIG_FILE} in {where} holds an invalid setting: {exc}") from None
+    estimator.classes_ = saved.classes
+    estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
+    estimator.downsample_ = saved.downsample
+    estimator.batch_size_ = saved.batch_size
+    return estimator
+
+
+def _expected_tensors(estimator, n_features: int, where: str) -> dict[str, tuple]:
+    """``name -> (safetensors dtype, shape, bytes)`` of the network the config describes.
+
+    Its sizes are checked first; it is then built on torch's "meta" device,
+    which records shapes and allocates nothing.
+    """
+    from ._skorch import build_net
+
+    # The same factory that load() builds the real network with, never initialised here.
+    net = build_net(estimator, n_features, "cpu", None, None, estimator._label_groups())
+    kwargs = net.get_params_for("module")
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            limit = _MAX_LAYERS if name.endswith("_layers") else _MAX_DIM
+            if value > limit:
+                raise ValueError(
+                    f"{CONFIG_FILE} in {where} describes a network with {name}={value}; "
+                    f"a saved model has at most {limit:,}."
+                )
+    try:
+        with torch.device("meta"):
+            state = net.module(**kwargs).state_dict()
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{CONFIG_FILE} in {where} describes no valid network: {exc}") from None
+    total = sum(t.numel() for t in state.values())
+    if total > _MAX_ELEMENTS:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} describes a network of {total:,} weights; a saved model "
+            f"has at most {_MAX_ELEMENTS:,}."
+        )
+    return {
+        name: (_SAFETENSORS_DTYPES.get(t.dtype), list(t.shape), t.numel() * t.element_size())
+        for name, t in state.items()
+    }
+
+
+# ------------------------------------------------------------- the weights
+def _header_length(prefix: bytes, size: int, where: str) -> int:
+    """The length of the safetensors header, from the file's first 8 bytes."""
+    length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+    if not 0 < length <= min(_MAX_HEADER_BYTES, size - 8):
+        raise ValueError(
+            f"{WEIGHTS_FILE} in {where} is not a safetensors file: its header length "
+            f"{length} does not fit a {size:,}-byte file (at most {_MAX_HEADER_BYTES:,})."
+        )
+    return length
+
+
+def _check_header(header: bytes, expected: dict, where: str) -> int:
+    """Compare the safetensors header with the expected tensors; return their total bytes."""
+    try:
+        entries = json.loads(header.decode("utf-8"), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(
+            f"{WEIGHTS_FILE} in {where} has an unreadable header: {_cut(str(exc))}"
+        ) from None
+    if not isinstance(entries, dict):
+        raise ValueError(f"{WEIGHTS_FILE} in {where} has a header that is not a JSON object.")
+    entries.pop("__metadata__", None)
+    missing, extra = sorted(set(expected) - set(entries)), sorted(set(entries) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"{WEIGHTS_FILE} in {where} does not hold the tensors its {CONFIG_FILE} describes: "
+            f"missing {_show(missing)}, unexpected {_show(extra)}."
+        )
+    for name, (dtype, shape, _) in expected.items():
+        entry = entries[name]
+        found = (entry.get("dtype"), entry.get("shape")) if isinstance(entry, dict) else entry
+        if found != (dtype, shape):
+            raise ValueError(
+                f"{WEIGHTS_FILE} in {where} holds {name!r} as {_show(found)}, but its "
+                f"{CONFIG_FILE} (n_features_in, labels, hyper-parameters) implies "
+                f"{(dtype, shape)!r}."
+            )
+    return sum(nbytes for _, _, nbytes in expected.values())
+
+
+def _read_weights(path: Path, expected: dict, where: str) -> bytes:
+    """The weights file, read only once its header and size match ``expected``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where} has no {WEIGHTS_FILE}.") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{WEIGHTS_FILE} in {where} is not a regular file.")
+        prefix = f.read(8)
+        length = _header_length(prefix, info.st_size, where)
+        size = 8 + length + _check_header(f.read(length), expected, where)
+        if info.st_size != size:
+            raise ValueError(
+                f"{WEIGHTS_FILE} in {where} is {info.st_size:,} bytes, but its header describes "
+                f"{size:,}: the file is corrupt or was replaced."
+            )
+        f.seek(0)
+        raw = f.read(size + 1)
+    if len(raw) != size:
+        raise ValueError(f"{WEIGHTS_FILE} in {where} changed while it was read.")
+    return raw
+
+
+def _check_finite(state: dict, where: str) -> None:
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{WEIGHTS_FILE} in {where}: {name!r} holds NaN or infinite values.")
+
+
+# ------------------------------------------------------------- the history
+def _read_history(folder: Path, saved: _Saved, where: str) -> list:
+    """The saved history: checked against its digest, or informative only (format 1)."""
+    path = folder / HISTORY_FILE
+    try:
+        data = _read_file(path, _MAX_HISTORY_BYTES, where)
+    except FileNotFoundError:
+        if saved.history_sha256 is None:
+            return []
+        raise FileNotFoundError(f"{where} has no {HISTORY_FILE}.") from None
+    except ValueError:
+        if saved.history_sha256 is not None:
+            raise
+        data = b""
+    if saved.history_sha256 is not None and hashlib.sha256(data).hexdigest() != (
+        saved.history_sha256
+    ):
+        raise ValueError(
+            f"{HISTORY_FILE} in {where} does not match its {CONFIG_FILE} (SHA-256 differs): "
+            "the file was edited or is corrupt."
+        )
+    try:
+        records = _from_json(json.loads(data.decode("utf-8"), parse_constant=_refuse_constant))
+        if not (isinstance(records, list) and all(isinstance(r, dict) for r in records)):
+            raise ValueError("expected a list of records")
+    except (ValueError, RecursionError) as exc:
+        if saved.history_sha256 is not None:
+            raise ValueError(f"{HISTORY_FILE} in {where} is invalid: {_cut(str(exc))}.") from None
+        warnings.warn(
+            f"{HISTORY_FILE} in {where} is unreadable; history_ is empty.",
+            UserWarning,
+            stacklevel=4,
+        )
+        records = []
+    return records
+
+
+# --------------------------------------------------------- writing folders
+def _check_target(folder: Path) -> bool:
+    """Whether ``folder`` exists; refuse what save() must not replace."""
+    if os.path.islink(folder):
+        raise ValueError(
+            f"path {str(folder)!r} is a symbolic link; save() replaces a real folder only "
+            "(pass the folder it points to)."
+        )
+    if not os.path.lexists(folder):
+        return False
+    if not folder.is_dir():
+        raise ValueError(f"path must be a folder, got the existing file {str(folder)!r}.")
+    with os.scandir(folder) as entries:
+        others = sorted(
+            e.name for e in entries if e.name not in _OWN_FILES or e.is_dir(follow_symlinks=False)
+        )
+    if others:
+        raise ValueError(
+            f"{str(folder)!r} holds files that save() did not write: {_show(others)}. save() "
+            "replaces a folder only when it is empty or holds a saved model alone; choose "
+            "another path or move those files."
+        )
+    return True
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    # O_EXCL and O_NOFOLLOW: never write through a link, even in a folder of our own.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666), "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes a rename durable; Windows cannot open a folder for this.
+    if os.name == "posix":
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into a new folder beside ``folder``, then rename it into place.
+
+    Until the last rename, the previous folder is untouched; a failure before it
+    removes everything written. The temporary names are unpredictable (mkdtemp).
+    """
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".saving", dir=parent))
+    new, old = staging / "new", staging / "old"
+    keep_staging = False
+    try:
+        # mkdir, unlike mkdtemp (0o700), gives the folder the mode the user's umask asks for.
+        os.mkdir(new)
+        for name, data in files.items():
+            _write_new_file(new / name, data)
+        _fsync_dir(new)
+        if _check_target(folder):  # again: the folder may have changed since save() began
+            os.rename(folder, old)
+            try:
+                os.rename(new, folder)
+            except BaseException:
+                try:
+                    os.rename(old, folder)
+                except OSError as exc:
+                    keep_staging = True
+                    raise OSError(
+                        f"save() could not put the previous model back in {str(folder)!r}; "
+                        f"it is in {str(old)!r}."
+                    ) from exc
+                raise
+        else:
+            os.rename(new, folder)
+        # The new model is in place: a folder that cannot be synced is no failure to report.
+        with contextlib.suppress(OSError):
+            _fsync_dir(parent)
+    finally:
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 # -------------------------------------------------------------------- save
 def save_estimator(estimator, path: str | os.PathLike) -> Path:
     """Save a fitted estimator to the folder ``path`` (created if needed).
+
+    The files are written into a new folder beside ``path``, which is then
+    renamed into place: if saving fails, ``path`` keeps its previous content.
 
     Parameters
     ----------
@@ -222,12 +813,19 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         A fitted classifier.
     path : str or os.PathLike
         Folder to write ``config.json``, ``weights.safetensors`` and
-        ``history.json`` to; existing files of those names are replaced.
+        ``history.json`` to. If it exists, it must be empty or hold a saved
+        model alone (which is replaced), and not be a symbolic link.
 
     Returns
     -------
     pathlib.Path
         The folder.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` cannot be replaced, or if ``load`` would refuse the
+        folder (e.g. hyper-parameters, labels or weights it cannot hold).
     """
     from safetensors.torch import save as save_tensors
 
@@ -235,8 +833,9 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
 
     check_is_fitted(estimator, "net_")
     folder = Path(os.fspath(path))
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"path must be a folder, got the existing file {str(folder)!r}.")
+    if os.path.basename(os.path.normpath(folder)) in ("", ".", ".."):
+        raise ValueError(f"path must name a folder, got {str(folder)!r}.")
+    _check_target(folder)
 
     allowed = _allowed_optimizers()
     params, skipped = {}, []
@@ -274,6 +873,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         raise ValueError(
             f"classes_ must hold bools, numbers or strings to be saved, got {exc}."
         ) from None
+    history = _encode_history(estimator.history_)
     config = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -294,48 +894,34 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "n_iter": int(getattr(estimator, "n_iter_", 0)),
         "fit_diagnosis": _encode_diagnosis(getattr(estimator, "fit_diagnosis_", None)),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
+        "history_sha256": hashlib.sha256(history).hexdigest(),
     }
-    history = json.dumps(_to_json(list(estimator.history_)), allow_nan=False)
+    config["config_sha256"] = _config_digest(config)
+    config_bytes = json.dumps(config, indent=2, allow_nan=False).encode()
 
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / WEIGHTS_FILE, weights)
-    _write_atomic(folder / HISTORY_FILE, history.encode())
-    # Written last: a folder whose config is in place is complete.
-    _write_atomic(folder / CONFIG_FILE, json.dumps(config, indent=2, allow_nan=False).encode())
+    where = repr(str(folder))
+    try:
+        # load()'s own checks, on the very bytes to be written: save() never writes a
+        # folder that load() refuses.
+        saved = _parse_config(config_bytes, where)
+        expected = _expected_tensors(
+            _new_estimator(type(estimator), saved, where, loading=False), saved.n_features, where
+        )
+        length = _header_length(weights[:8], len(weights), where)
+        if 8 + length + _check_header(weights[8 : 8 + length], expected, where) != len(weights):
+            raise ValueError(f"{WEIGHTS_FILE} does not have the size its header describes.")
+        _check_finite(state, where)
+        for field, labels in (("classes_", saved.classes), ("fine_classes_", saved.fine_classes)):
+            original = getattr(estimator, field)
+            if labels.dtype != original.dtype or not np.array_equal(labels, original):
+                raise ValueError(f"{field} would not load back unchanged: {_show(original)}")
+    except ValueError as exc:
+        raise ValueError(f"save() does not write a model that load() would refuse: {exc}") from None
+    _publish(folder, {WEIGHTS_FILE: weights, HISTORY_FILE: history, CONFIG_FILE: config_bytes})
     return folder
 
 
 # -------------------------------------------------------------------- load
-def _read_config(folder: Path) -> dict:
-    from . import __version__
-
-    config_path = folder / CONFIG_FILE
-    if not config_path.is_file():
-        raise FileNotFoundError(
-            f"{str(folder)!r} is not a saved SeqAttentionClassifier: it has no {CONFIG_FILE}."
-        )
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{CONFIG_FILE} in {str(folder)!r} is not valid JSON: {exc}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
-        raise ValueError(
-            f"{CONFIG_FILE} in {str(folder)!r} is not a {FORMAT_NAME} model config "
-            f"(format={config.get('format') if isinstance(config, dict) else None!r})."
-        )
-    version = config.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{CONFIG_FILE} has an invalid format_version: {version!r}.")
-    if version > FORMAT_VERSION:
-        saved_by = config.get("versions", {}).get("sklearn_seqattn", "a newer version")
-        raise ValueError(
-            f"The model in {str(folder)!r} was saved in format version {version} "
-            f"(by sklearn-seqattn {saved_by}); this sklearn-seqattn {__version__} reads "
-            f"format versions up to {FORMAT_VERSION}. Upgrade sklearn-seqattn to load it."
-        )
-    return config
-
-
 def _load_device(device):
     """The saved device, or CPU where the saved accelerator is missing here."""
     if device == "auto":
@@ -352,13 +938,17 @@ def _load_device(device):
         f"The model was trained with device={device!r}, which is not available here; "
         "it is loaded on device='cpu'.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=5,
     )
     return "cpu"
 
 
 def load_estimator(cls: type, path: str | os.PathLike):
     """Load an estimator saved by :func:`save_estimator`, without unpickling.
+
+    Every file is size-checked before it is read, and every field before the
+    network is built, so a hostile folder is refused without running code or
+    allocating more than its files' sizes.
 
     Parameters
     ----------
@@ -371,73 +961,48 @@ def load_estimator(cls: type, path: str | os.PathLike):
     -------
     estimator : cls
         A fitted estimator that predicts as the saved one did.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file of the model is missing.
+    ValueError
+        If a file is corrupt, edited, too large or inconsistent with the others.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors
+    from skorch.history import History
 
-    from ._params import check_params, resolve_device
+    from ._params import resolve_device
     from ._random import isolated_torch_rng
     from ._skorch import SequenceDataset, build_net
 
     folder = Path(os.fspath(path))
-    config = _read_config(folder)
+    where = repr(str(folder))
     try:
-        saved_params = config["params"]
-        classes = _decode_classes(config["classes"])
-        fine_classes, fine_to_coarse = _decode_fine_labels(config, classes)
-        downsample = _positive_int(config.get("downsample", 1), "downsample")
-        batch_size = _positive_int(config.get("batch_size", 64), "batch_size")
-        n_features = int(config["n_features_in"])
-        class_weight = np.array([_decode_float(w) for w in config["class_weight"]])
-        digest = str(config["weights_sha256"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{CONFIG_FILE} in {str(folder)!r} is incomplete or invalid: {exc!r}."
+        config_bytes = _read_file(folder / CONFIG_FILE, _MAX_CONFIG_BYTES, where)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{where} is not a saved SeqAttentionClassifier: it has no {CONFIG_FILE}."
         ) from None
-
-    known = cls._get_param_names()
-    allowed = _allowed_optimizers()
-    params = {}
-    for name, value in saved_params.items():
-        if name not in known:
-            warnings.warn(
-                f"Ignoring the unknown hyper-parameter {name!r} in {CONFIG_FILE}.",
-                UserWarning,
-                stacklevel=2,
-            )
-        elif name == "optimizer":
-            if value not in allowed:
-                raise ValueError(
-                    f"optimizer {value!r} in {CONFIG_FILE} is not one of the torch.optim "
-                    f"classes a saved model may name: {sorted(allowed)}."
-                )
-            params[name] = allowed[value]
-        else:
-            params[name] = _decode_param(name, value)
-    if "device" in params:
-        params["device"] = _load_device(params["device"])
-    estimator = cls(**params)
-    try:
-        check_params(estimator)
-    except (TypeError, ValueError) as exc:
+    saved = _parse_config(config_bytes, where)
+    estimator = _new_estimator(cls, saved, where, loading=True)
+    expected = _expected_tensors(estimator, saved.n_features, where)
+    raw = _read_weights(folder / WEIGHTS_FILE, expected, where)
+    if hashlib.sha256(raw).hexdigest() != saved.weights_sha256:
         raise ValueError(
-            f"{CONFIG_FILE} in {str(folder)!r} holds an invalid setting: {exc}"
-        ) from None
-
-    weights_path = folder / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise FileNotFoundError(f"{str(folder)!r} has no {WEIGHTS_FILE}.")
-    raw = weights_path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != digest:
-        raise ValueError(
-            f"{WEIGHTS_FILE} in {str(folder)!r} does not match its {CONFIG_FILE} (SHA-256 "
+            f"{WEIGHTS_FILE} in {where} does not match its {CONFIG_FILE} (SHA-256 "
             "differs): the file is corrupt or was replaced."
         )
     try:
         state = load_tensors(raw)
     except SafetensorError as exc:
-        raise ValueError(f"{WEIGHTS_FILE} in {str(folder)!r} cannot be read: {exc}") from None
+        raise ValueError(f"{WEIGHTS_FILE} in {where} cannot be read: {exc}") from None
+    del raw
+    _check_finite(state, where)
+    records = _read_history(folder, saved, where)
 
+    n_features = saved.n_features
     device = resolve_device(estimator.device)
     # Fit's own callbacks (early stopping among them) come with a validation set;
     # a placeholder stands for it, and warm-started fits replace the split anyway.
@@ -446,10 +1011,6 @@ def load_estimator(cls: type, path: str | os.PathLike):
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
-        estimator.classes_ = classes
-        estimator.fine_classes_, estimator.fine_to_coarse_ = fine_classes, fine_to_coarse
-        estimator.downsample_ = downsample
-        estimator.batch_size_ = batch_size
         net = build_net(
             estimator, n_features, device, generator, placeholder, estimator._label_groups()
         )
@@ -460,32 +1021,15 @@ def load_estimator(cls: type, path: str | os.PathLike):
         net.module_.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ValueError(
-            f"{WEIGHTS_FILE} in {str(folder)!r} does not fit the network its "
-            f"{CONFIG_FILE} describes: {exc}"
+            f"{WEIGHTS_FILE} in {where} does not fit the network its {CONFIG_FILE} describes: {exc}"
         ) from None
+    net.history = History(records)
 
-    from skorch.history import History
-
-    history_path = folder / HISTORY_FILE
-    records = []
-    if history_path.is_file():
-        try:
-            records = _from_json(json.loads(history_path.read_text(encoding="utf-8")))
-        except (ValueError, UnicodeDecodeError):
-            warnings.warn(
-                f"{HISTORY_FILE} in {str(folder)!r} is unreadable; history_ is empty.",
-                UserWarning,
-                stacklevel=2,
-            )
-    net.history = History(records if isinstance(records, list) else [])
-
-    estimator.classes_ = classes
     estimator.n_features_in_ = n_features
-    estimator.class_weight_ = class_weight
-    estimator.n_iter_ = int(config.get("n_iter", len(net.history)))
-    diagnosis = _decode_diagnosis(config.get("fit_diagnosis"))
-    if diagnosis is not None:
-        estimator.fit_diagnosis_ = diagnosis
+    estimator.class_weight_ = saved.class_weight
+    estimator.n_iter_ = len(net.history) if saved.n_iter is None else saved.n_iter
+    if saved.diagnosis is not None:
+        estimator.fit_diagnosis_ = saved.diagnosis
     estimator.net_ = net
     estimator.history_ = net.history
     return estimator

@@ -6,11 +6,17 @@ import contextlib
 import numbers
 import os
 import secrets
+import threading
 
 import numpy as np
 import torch
 
-__all__ = ["deterministic_algorithms", "draw_seed", "isolated_torch_rng"]
+__all__ = ["RNG_LOCK", "deterministic_algorithms", "draw_seed", "isolated_torch_rng"]
+
+# torch's default generator and its deterministic flags are process-global: fits in
+# threads of one process (ThreadPoolExecutor, Dask's threaded workers) take turns in
+# the sections that own them, so each gives the result it gives alone.
+RNG_LOCK = threading.RLock()
 
 
 def draw_seed(random_state) -> int:
@@ -43,7 +49,7 @@ def isolated_torch_rng(seed: int, device: str = "cpu"):
     devices = []
     if str(device).startswith("cuda") and torch.cuda.is_available():
         devices = [torch.device(device).index or 0]
-    with torch.random.fork_rng(devices=devices):
+    with RNG_LOCK, torch.random.fork_rng(devices=devices):
         # Seed only the generators fork_rng restores (torch.manual_seed would
         # also reseed every CUDA device, leaking into the caller's state).
         torch.default_generator.manual_seed(seed)
@@ -73,16 +79,17 @@ def deterministic_algorithms(enabled: bool, device: str = "cpu"):
             "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) set before Python starts."
         )
     cudnn = torch.backends.cudnn
-    previous = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        cudnn.deterministic,
-        cudnn.benchmark,
-    )
-    torch.use_deterministic_algorithms(True)
-    cudnn.deterministic, cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
-        cudnn.deterministic, cudnn.benchmark = previous[2], previous[3]
+    with RNG_LOCK:
+        previous = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            cudnn.deterministic,
+            cudnn.benchmark,
+        )
+        torch.use_deterministic_algorithms(True)
+        cudnn.deterministic, cudnn.benchmark = True, False
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+            cudnn.deterministic, cudnn.benchmark = previous[2], previous[3]

@@ -13,16 +13,24 @@ from copy import deepcopy
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping, EpochScoring, GradientNormClipping, LRScheduler
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochScoring,
+    GradientNormClipping,
+    LRScheduler,
+)
 from skorch.helper import predefined_split
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_device, to_tensor
 from torch.utils.data import Dataset
 
 from ._module import SeqAttentionModule
+from ._params import optimizer_kwargs
 
 __all__ = [
     "AcceleratedSequenceNet",
+    "FiniteLossCheck",
     "LossOrScoreStopping",
     "SequenceBatchLoader",
     "SequenceDataset",
@@ -163,10 +171,12 @@ class SequenceBatchLoader:
     shuffle : bool, default=False
         Draw a new order every epoch (training).
     bucket_by_length : bool, default=False
-        When shuffling, sort each window of ``50 * batch_size`` shuffled
-        samples by length before cutting it into batches, then shuffle the
-        batches. Batches then hold similar lengths and are cut short, which
-        saves the time spent on padding while keeping the order random.
+        When shuffling, order each window of ``50 * batch_size`` shuffled
+        samples by length within each class (classes interleaved in
+        proportion, ranks jittered) before cutting it into batches, then
+        shuffle the batches. Batches then hold similar lengths and are cut
+        short, which saves the time spent on padding, while every batch holds
+        every class and batches are new sets every epoch.
     generator : torch.Generator, default=None
         Source of randomness for shuffling.
     """
@@ -193,17 +203,58 @@ class SequenceBatchLoader:
         order = torch.randperm(n, generator=self.generator)
         if self.bucket_by_length:
             window = self.batch_size * self.window_batches
-            chunks = []
-            for chunk in torch.split(order, window):
-                chunks.append(chunk[torch.argsort(self.dataset.lengths[chunk], stable=True)])
+            chunks = [self._bucket(chunk) for chunk in torch.split(order, window)]
             batches = list(torch.split(torch.cat(chunks), self.batch_size))
             permutation = torch.randperm(len(batches), generator=self.generator)
             return [batches[i] for i in permutation]
         return list(torch.split(order, self.batch_size))
 
+    def _bucket(self, chunk: torch.Tensor) -> torch.Tensor:
+        """Order a window so that cut batches hold similar lengths and every class.
+
+        Within each class, samples are ranked by length; a sample's key is its
+        rank, jittered by up to two batches' worth of its class, divided by
+        the class's size. Sorting by the key interleaves the classes in
+        proportion (a short minority class is not gathered into batches of
+        its own) and, through the jitter, batches are new sets every epoch
+        even when all lengths differ.
+        """
+        lengths = self.dataset.lengths[chunk].double()
+        classes = self.dataset.y[chunk]
+        keys = torch.empty(len(chunk), dtype=torch.float64)
+        for label in torch.unique(classes):
+            members = torch.nonzero(classes == label).flatten()
+            ranks = torch.empty(len(members), dtype=torch.float64)
+            ranks[torch.argsort(lengths[members], stable=True)] = torch.arange(
+                len(members), dtype=torch.float64
+            )
+            per_batch = self.batch_size * len(members) / len(chunk)
+            jitter = torch.rand(len(members), generator=self.generator, dtype=torch.float64)
+            keys[members] = (ranks + 2 * per_batch * jitter) / len(members)
+        return chunk[torch.argsort(keys)]
+
     def __iter__(self):
         for index in self._batch_indices():
             yield self.dataset.batch(index)
+
+
+class FiniteLossCheck(Callback):
+    """Stop training with a clear error as soon as an epoch's loss is not finite.
+
+    A non-finite loss (too high a learning rate, huge weights or inputs) makes
+    every later update NaN; continuing would return a model that predicts NaN.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        for key in ("train_loss", "valid_loss"):
+            value = net.history[-1].get(key)
+            if value is not None and not np.isfinite(value):
+                raise ValueError(
+                    f"The {key.replace('_', ' ')} became {value} in epoch "
+                    f"{net.history[-1, 'epoch']}: training diverged. Lower lr (now {net.lr}), "
+                    "keep gradient_clip on, and check that X, sample_weight and class_weight "
+                    "hold moderate values."
+                )
 
 
 class LossOrScoreStopping(EarlyStopping):
@@ -422,7 +473,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
     n_outputs, n_classes = len(est.fine_classes_), len(est.classes_)
     has_valid = valid_ds is not None
     monitor = "valid_loss" if has_valid else "train_loss"
-    callbacks = []
+    callbacks = [("finite_loss", FiniteLossCheck())]
     if has_valid:
         callbacks.append(
             (
@@ -443,8 +494,12 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         )
         callbacks.append(("lr_schedule", policy))
     elif est.lr_schedule == "cosine":
+        # last_epoch=-1: the schedule spans this fit's max_epochs, also when a warm
+        # start carries the history of earlier fits (skorch would resume from it).
         policy = LRScheduler(
-            policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=est.max_epochs
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+            T_max=est.max_epochs,
+            last_epoch=-1,
         )
         callbacks.append(("lr_schedule", policy))
     for i, callback in enumerate(est.callbacks or []):
@@ -475,7 +530,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         criterion__reduction="none",
         criterion__label_smoothing=est.label_smoothing,
         optimizer=est.optimizer,
-        optimizer__weight_decay=est.weight_decay,
+        **optimizer_kwargs(est),
         lr=est.lr,
         max_epochs=est.max_epochs,
         batch_size=est.batch_size_,

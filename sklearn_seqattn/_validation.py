@@ -16,6 +16,7 @@ The data contract
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,13 @@ from sklearn.utils.validation import column_or_1d
 
 from ._data import compact_padding, pad_sequences, padding_mask
 
-__all__ = ["Sequences", "check_classification_y", "check_mask_value", "check_sequences"]
+__all__ = [
+    "InteriorPaddingWarning",
+    "Sequences",
+    "check_classification_y",
+    "check_mask_value",
+    "check_sequences",
+]
 
 
 @dataclass(frozen=True)
@@ -85,13 +92,51 @@ class Sequences:
 
 
 def check_mask_value(mask_value) -> float:
-    """Validate ``mask_value``: a real number or NaN."""
+    """Validate ``mask_value``: a real number within float32's range, or NaN."""
     if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
         raise TypeError(
             f"mask_value must be a real number or NaN, got {mask_value!r} "
             f"of type {type(mask_value).__name__}."
         )
-    return float(mask_value)
+    value = float(mask_value)
+    if np.isinf(value) or (np.isfinite(value) and abs(value) > np.finfo(np.float32).max):
+        raise ValueError(
+            f"mask_value must be NaN or a finite number within the float32 range, got "
+            f"{mask_value!r}: data are compared with it as float32."
+        )
+    return value
+
+
+class InteriorPaddingWarning(UserWarning):
+    """Steps equal to ``mask_value`` were found between real steps and skipped."""
+
+
+def _from_tensor(X):
+    """A torch tensor (any device, dtype, requires_grad) as a numpy array; others as they are."""
+    if type(X).__module__.split(".")[0] == "torch" and hasattr(X, "detach"):
+        X = X.detach().cpu()
+        if X.is_floating_point():
+            X = X.float()  # bfloat16 and half have no numpy dtype
+        return X.numpy()
+    return X
+
+
+def _from_masked(X, mask_value: float, input_name: str):
+    """A masked array's fully masked steps become padding; partly masked steps are refused."""
+    if not isinstance(X, np.ma.MaskedArray):
+        return X
+    mask = np.ma.getmaskarray(X)
+    if not mask.any():
+        return X.data
+    steps = mask if mask.ndim == 2 else mask.all(axis=-1)
+    partly = mask.any(axis=-1) & ~steps if mask.ndim == 3 else np.zeros_like(steps)
+    if partly.any():
+        sample, step = np.argwhere(partly)[0]
+        raise ValueError(
+            f"{input_name} is a masked array with steps masked on some features only (first "
+            f"at sample {sample}, step {step}); mask whole steps to mark padding."
+        )
+    return np.where(mask, mask_value, X.data)
 
 
 def _as_numeric(array, input_name: str) -> np.ndarray:
@@ -150,7 +195,7 @@ def _check_ragged(X, input_name: str) -> tuple[np.ndarray, np.ndarray]:
     return pad_sequences(items)
 
 
-def _check_features(estimator, n_features: int, reset: bool) -> None:
+def _check_features(estimator, n_features: int, reset: bool, univariate_shape=None) -> None:
     if estimator is None:
         return
     if reset:
@@ -158,9 +203,34 @@ def _check_features(estimator, n_features: int, reset: bool) -> None:
         return
     expected = getattr(estimator, "n_features_in_", None)
     if expected is not None and n_features != expected:
+        hint = ""
+        if univariate_shape is not None:
+            n, t = univariate_shape[:2]
+            hint = (
+                f" X is 2-D and was read as {n} univariate sequence(s) of {t} steps; for "
+                f"one sequence of shape (n_timesteps, n_features) pass X[None] or [X]."
+            )
         raise ValueError(
             f"X has {n_features} features per step, but {type(estimator).__name__} "
-            f"was fitted with {expected}."
+            f"was fitted with {expected}.{hint}"
+        )
+
+
+def _warn_interior_padding(is_padding: np.ndarray, mask_value: float, input_name: str) -> None:
+    """Warn once when padded steps lie between real steps (they are skipped)."""
+    real = ~is_padding  # (n, T)
+    seen_real = np.cumsum(real, axis=1)
+    interior = is_padding & (seen_real > 0) & (seen_real < real.sum(axis=1, keepdims=True))
+    count = int(interior.sum())
+    if count:
+        n_samples = int(interior.any(axis=1).sum())
+        warnings.warn(
+            f"{count} step(s) of {input_name} in {n_samples} sequence(s) equal "
+            f"mask_value={mask_value} between real steps and are skipped as padding. If "
+            "they are real data (e.g. all-zero frames), pass a list of arrays (every listed "
+            "step is real) or a mask_value real steps never take, such as NaN.",
+            InteriorPaddingWarning,
+            stacklevel=3,
         )
 
 
@@ -202,6 +272,10 @@ def check_sequences(
         Non-numeric input.
     """
     mask_value = check_mask_value(mask_value)
+    X = _from_tensor(X)
+    if isinstance(X, (list, tuple)):
+        X = [_from_tensor(item) for item in X]
+    X = _from_masked(X, mask_value, input_name)
     if isinstance(X, (list, tuple)) and len(X) == 0:
         raise ValueError(f"{input_name} is an empty list; at least one sequence is needed.")
     if isinstance(X, (list, tuple)) and not np.isscalar(X[0]):
@@ -217,6 +291,7 @@ def check_sequences(
             "input is not supported. Use X.toarray() to convert to a dense array."
         )
     X = _as_numeric(X, input_name)
+    univariate = X.ndim == 2
     if X.ndim == 2:
         if X.shape[1] == 0:
             raise ValueError(
@@ -264,7 +339,8 @@ def check_sequences(
             f"{empty.size} sequence(s) of {input_name} contain only padding (every step equals "
             f"mask_value={mask_value}), e.g. sample {empty[0]}; each needs a real step."
         )
-    _check_features(estimator, n_features, reset)
+    _check_features(estimator, n_features, reset, X.shape if univariate else None)
+    _warn_interior_padding(is_padding, mask_value, input_name)
     data, lengths, positions = compact_padding(X, is_padding)
     # Cut the time axis to the longest real sequence: trailing padding costs nothing.
     width = int(lengths.max())
@@ -295,11 +371,26 @@ def check_classification_y(
     """
     if y is None:
         raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    y_array = np.asarray(y)
+    if y_array.ndim == 2 and y_array.shape[1] > 1:
+        one_hot = np.isin(y_array, (0, 1)).all() and (y_array.sum(axis=1) == 1).all()
+        hint = " It looks one-hot encoded: pass y.argmax(axis=1)." if one_hot else ""
+        raise ValueError(
+            f"{input_name} must hold one class label per sequence, shape (n_samples,); got "
+            f"shape {y_array.shape}.{hint}"
+        )
     y = column_or_1d(y, warn=warn)
     if len(y) != n_samples:
         raise ValueError(
             f"X and {input_name} have inconsistent numbers of samples: X has {n_samples}, "
             f"{input_name} has {len(y)}."
         )
+    if y.dtype == object:
+        kinds = {"str" if isinstance(v, str) else type(v).__name__ for v in y}
+        if "str" in kinds and len(kinds) > 1:
+            raise TypeError(
+                f"{input_name} mixes label types ({', '.join(sorted(kinds))}); labels must be "
+                "all numbers or all strings, e.g. y.astype(str)."
+            )
     check_classification_targets(y)
     return y

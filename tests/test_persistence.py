@@ -1,5 +1,6 @@
 """Persistence: pickle/joblib round trips, and save/load without pickle."""
 
+import hashlib
 import json
 import pickle
 import subprocess
@@ -53,6 +54,14 @@ def _run_python(code: str, cwd) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _write_config(folder, config):
+    """Write an edited config.json with its digest recomputed, as save() would."""
+    body = {k: v for k, v in config.items() if k != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    config["config_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    (folder / "config.json").write_text(json.dumps(config))
 
 
 def _strict_json(path):
@@ -209,7 +218,7 @@ def test_invalid_setting_in_config_is_refused(fitted, tmp_path):
     folder = fitted.save(tmp_path / "model")
     config = json.loads((folder / "config.json").read_text())
     config["params"]["n_heads"] = 3
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(ValueError, match="invalid setting: n_heads=3 must divide"):
         SeqAttentionClassifier.load(folder)
 
@@ -266,7 +275,7 @@ def test_optimizer_outside_allow_list_is_refused(fitted, tmp_path, dotted):
     folder = fitted.save(tmp_path / "model")
     config = json.loads((folder / "config.json").read_text())
     config["params"]["optimizer"] = dotted
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(ValueError, match=f"optimizer '{dotted}'.*torch.optim"):
         SeqAttentionClassifier.load(folder)
 
@@ -287,7 +296,7 @@ def test_model_trained_on_cuda_loads_on_cpu(fitted, data, tmp_path, monkeypatch)
     folder = fitted.save(tmp_path / "model")
     config = json.loads((folder / "config.json").read_text())
     config["params"]["device"] = "cuda:0"
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(UserWarning, match="device='cuda:0'.*loaded on device='cpu'"):
         loaded = SeqAttentionClassifier.load(folder)
