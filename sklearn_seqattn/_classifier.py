@@ -19,6 +19,7 @@ from ._skorch import (
     MODULE_PARAMS,
     SequenceDataset,
     autocast_context,
+    best_epoch,
     best_epoch_key,
     build_net,
     set_input_standardization,
@@ -200,6 +201,10 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         Per-epoch records: ``train_loss``, ``dur`` and, with early stopping,
         ``valid_loss`` and ``valid_score``; with an ``lr_schedule`` also
         ``event_lr``. ``history_[:, "train_loss"]`` gives one column.
+    best_epoch_ : int or None
+        With early stopping, the epoch (as numbered in ``history_``) whose
+        weights were restored: the best validation score, ties broken by the
+        lower validation loss. None without early stopping.
     n_iter_ : int
         Number of epochs run by the last call to ``fit`` (by the kept network,
         with ``n_init > 1``).
@@ -432,6 +437,7 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                 self.n_iter_ = len(net.history)
         self.net_ = net
         self.history_ = net.history
+        self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)
         if continuing:
             self.fit_diagnosis_ = judge(net)
         if not self.fit_diagnosis_.learned:

@@ -37,6 +37,7 @@ __all__ = [
     "SequenceNet",
     "ShardedBatchLoader",
     "autocast_context",
+    "best_epoch",
     "best_epoch_key",
     "build_net",
     "set_input_standardization",
@@ -119,6 +120,15 @@ def best_epoch_key(history) -> tuple[float, float]:
         return max(keys, key=lambda k: (np.nan_to_num(k[0], nan=-np.inf), k[1]))
     last = history[-1].get("train_loss", np.inf) if len(history) else np.inf
     return (-np.inf, -float(last))
+
+
+def best_epoch(history, start: int = 0) -> int | None:
+    """Epoch number early stopping restored in ``history[start:]`` (None without validation)."""
+    rows = [row for row in list(history)[start:] if "valid_score" in row and "valid_loss" in row]
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: (np.nan_to_num(r["valid_score"], nan=-np.inf), -r["valid_loss"]))
+    return int(best["epoch"])
 
 
 class SequenceDataset(Dataset):

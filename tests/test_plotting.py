@@ -124,8 +124,12 @@ def test_history_lines(clf):
     np.testing.assert_allclose(disp.lines_["train_loss"].get_ydata(), clf.history_[:, "train_loss"])
     assert len(disp.ax_.get_lines()) == 3  # two losses and the best-epoch line
     assert len(disp.score_ax_.get_lines()) == 1
-    best = np.argmin(clf.history_[:, "valid_loss"]) + 1
-    assert disp.lines_["best_epoch"].get_xdata()[0] == best
+    # The line shows the epoch the estimator restored, not a recomputed one.
+    assert clf.best_epoch_ is not None
+    assert disp.lines_["best_epoch"].get_xdata()[0] == clf.best_epoch_
+    rows = list(clf.history_)
+    restored = max(rows, key=lambda r: (r["valid_score"], -r["valid_loss"]))["epoch"]
+    assert clf.best_epoch_ == restored
 
 
 def test_history_without_validation_and_shared_axes(data):

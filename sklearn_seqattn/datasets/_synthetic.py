@@ -102,7 +102,7 @@ def make_sequence_classification(
     --------
     >>> from sklearn_seqattn.datasets import make_sequence_classification
     >>> X, y = make_sequence_classification(n_samples=50, n_timesteps=30, random_state=0)
-    >>> X.shape, sorted(set(y))
+    >>> X.shape, sorted(set(y.tolist()))
     ((50, 30, 32), [0, 1])
     """
     rng = check_random_state(random_state)

@@ -44,6 +44,9 @@ class HistoryDisplay:
         Label of the score axis.
     name : str, default=None
         Prefix of the legend entries, to tell several runs apart on one axes.
+    best_epoch : int, default=None
+        Epoch whose weights the model kept (the classifier's ``best_epoch_``);
+        None draws no best-epoch line.
 
     Attributes
     ----------
@@ -55,8 +58,9 @@ class HistoryDisplay:
         Twin axes of the score curve.
     lines_ : dict of str to matplotlib.lines.Line2D
         ``"train_loss"``, ``"valid_loss"``, ``"valid_score"`` and
-        ``"best_epoch"`` (vertical line at the lowest validation loss, the
-        weights early stopping restores), where available.
+        ``"best_epoch"`` (vertical line at the epoch whose weights early
+        stopping restored: the best validation score, ties broken by the
+        lower validation loss), where available.
 
     See Also
     --------
@@ -87,7 +91,9 @@ class HistoryDisplay:
         valid_score=None,
         score_name: str = "valid score",
         name: str | None = None,
+        best_epoch: int | None = None,
     ):
+        self.best_epoch = best_epoch
         self.epochs = epochs
         self.train_loss = train_loss
         self.valid_loss = valid_loss
@@ -96,7 +102,15 @@ class HistoryDisplay:
         self.name = name
 
     @classmethod
-    def from_history(cls, history, *, name: str | None = None, score_name=None, **plot_kwargs):
+    def from_history(
+        cls,
+        history,
+        *,
+        name: str | None = None,
+        score_name=None,
+        best_epoch: int | None = None,
+        **plot_kwargs,
+    ):
         """Plot a skorch ``History`` (or a list of per-epoch dicts).
 
         Parameters
@@ -108,6 +122,8 @@ class HistoryDisplay:
             Prefix of the legend entries.
         score_name : str, default=None
             Label of the score axis; None means "valid score".
+        best_epoch : int, default=None
+            Epoch to mark as the one whose weights were kept; None marks none.
         **plot_kwargs
             Passed to :meth:`plot` (``ax``, ``show_score``, ``mark_best``).
 
@@ -129,6 +145,7 @@ class HistoryDisplay:
             valid_score=_column(history, "valid_score"),
             score_name=score_name or "valid score",
             name=name,
+            best_epoch=best_epoch,
         )
         return display.plot(**plot_kwargs)
 
@@ -157,7 +174,7 @@ class HistoryDisplay:
         show_score : bool, default=True
             Draw the validation score on a second y axis.
         mark_best : bool, default=True
-            Draw a vertical line at the epoch of lowest validation loss.
+            Draw a vertical line at the epoch whose weights were kept.
 
         Returns
         -------
@@ -169,6 +186,7 @@ class HistoryDisplay:
             clf.history_,
             name=name,
             score_name=f"valid {scoring}",
+            best_epoch=getattr(clf, "best_epoch_", None),
             ax=ax,
             show_score=show_score,
             mark_best=mark_best,
@@ -185,7 +203,7 @@ class HistoryDisplay:
         show_score : bool, default=True
             Draw the validation score on a second y axis.
         mark_best : bool, default=True
-            Draw a vertical line at the epoch of lowest validation loss.
+            Draw a vertical line at the epoch whose weights were kept.
 
         Returns
         -------
@@ -206,10 +224,10 @@ class HistoryDisplay:
             (self.lines_["valid_loss"],) = ax.plot(
                 epochs, self.valid_loss, "--", color=color, label=f"{prefix}valid loss", lw=1.8
             )
-            if mark_best:
-                best = epochs[int(np.nanargmin(self.valid_loss))]
+            if mark_best and self.best_epoch is not None:
+                # The estimator decided which epoch it kept; the display only shows it.
                 self.lines_["best_epoch"] = ax.axvline(
-                    best, color=color, ls=":", lw=1, label=f"{prefix}best epoch"
+                    self.best_epoch, color=color, ls=":", lw=1, label=f"{prefix}best epoch"
                 )
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
