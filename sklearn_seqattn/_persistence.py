@@ -62,7 +62,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._diagnosis import FitDiagnosis
 
-__all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator"]
+__all__ = ["FORMAT_VERSION", "load_estimator", "read_config", "save_estimator"]
 
 FORMAT_NAME = "sklearn-seqattn"
 FORMAT_VERSION = 2
@@ -460,6 +460,30 @@ def _parse_config(data: bytes, where: str) -> _Saved:
         return _decode_config(config, version)
     except ValueError as exc:
         raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+
+
+def read_config(path: str | os.PathLike) -> dict:
+    """The checked ``config.json`` of a saved model, as a dict (for display).
+
+    The file goes through the same size, JSON, format, digest and field
+    checks as in :func:`load_estimator`; the weights are not read.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no config.json.
+    ValueError
+        If the config is too large, not JSON, edited or invalid.
+    """
+    folder = Path(os.fspath(path))
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"{str(folder)!r} is not a saved SeqAttentionClassifier: it has no {CONFIG_FILE}."
+        )
+    data = _read_file(config_path, _MAX_CONFIG_BYTES, repr(str(folder)))
+    _parse_config(data, repr(str(folder)))
+    return json.loads(data.decode("utf-8"))
 
 
 def _decode_config(config: dict, version: int) -> _Saved:

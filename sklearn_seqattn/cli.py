@@ -13,6 +13,7 @@ import argparse
 import csv
 import difflib
 import json
+import math
 import sys
 import time
 import warnings
@@ -24,6 +25,11 @@ __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+# The demo's test split (20%) needs members of both classes.
+MIN_DEMO_SAMPLES = 20
+# Arrays the command line reads (as declared in their .npy headers), and weights of a network.
+MAX_ARRAY_BYTES = 8 * 2**30
+MAX_WEIGHTS = 2**31
 
 # Constructor parameters that hold Python objects and cannot be given as text.
 _OBJECT_PARAMS = ("callbacks", "accelerator")
@@ -90,10 +96,26 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("model", metavar="MODEL_DIR", help="folder written by 'seqattn fit'")
 
-    demo = commands.add_parser("demo", help="train and evaluate on generated data")
-    demo.add_argument("--n-samples", type=int, default=2000)
-    demo.add_argument("--max-epochs", type=int, default=60)
-    demo.add_argument("--random-state", type=int, default=0)
+    demo = commands.add_parser(
+        "demo",
+        help="train and evaluate on generated data",
+        description="Generate padded, imbalanced sequences whose class is the order of two "
+        "events (shape n_samples x 100 steps x 136 features), train a SeqAttentionClassifier "
+        "on 80%% and report on the other 20%%: classification report, balanced accuracy, "
+        "ROC AUC, an order-blind baseline, the fit verdict and where the attention looked.",
+    )
+    demo.add_argument(
+        "--n-samples",
+        type=int,
+        default=2000,
+        help=f"number of generated sequences, at least {MIN_DEMO_SAMPLES} (default: 2000)",
+    )
+    demo.add_argument(
+        "--max-epochs", type=int, default=60, help="epoch budget, at least 1 (default: 60)"
+    )
+    demo.add_argument(
+        "--random-state", type=int, default=0, help="seed of data and model (default: 0)"
+    )
     demo.add_argument("--quiet", action="store_true", help="hide the epoch table")
     return parser
 
@@ -122,6 +144,7 @@ def _load_arrays(path: str, keys: list[str]) -> list:
                     f"{path} has no array named {key!r} (it holds: "
                     f"{', '.join(archive.files) or 'nothing'}); choose one with --x-key/--y-key."
                 )
+            _check_declared_size(archive, key, path)
             try:
                 arrays.append(archive[key])
             except ValueError as exc:  # object arrays need pickle, which stays off
@@ -129,7 +152,30 @@ def _load_arrays(path: str, keys: list[str]) -> list:
                     f"array {key!r} in {path} could not be read without pickle ({exc}); "
                     "store ragged sequences padded into one numeric array."
                 ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:  # bad CRC, truncated
+                raise CLIError(f"array {key!r} in {path} is corrupt: {exc}") from None
     return arrays
+
+
+def _check_declared_size(archive, key: str, path: str) -> None:
+    """Refuse an array whose header declares more bytes than MAX_ARRAY_BYTES, unread."""
+    import numpy as np
+
+    try:
+        with archive.zip.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise CLIError(f"array {key!r} in {path} is corrupt: {exc}") from None
+    size = math.prod(shape) * dtype.itemsize
+    if size > MAX_ARRAY_BYTES:
+        raise CLIError(
+            f"array {key!r} in {path} declares shape {shape} of {dtype} ({size:,} bytes), "
+            f"over the {MAX_ARRAY_BYTES:,} bytes the command line reads."
+        )
 
 
 def _parse_value(name: str, text: str) -> Any:
@@ -201,6 +247,28 @@ def _load_model(model_dir: str):
         raise CLIError(f"could not load a model from {model_dir}: {exc}") from None
 
 
+def _check_network_size(clf, X) -> None:
+    """Refuse settings whose network would not fit in memory, before anything is allocated."""
+    import torch
+
+    from ._module import SeqAttentionModule
+    from ._skorch import MODULE_PARAMS
+
+    n_features = X.shape[-1] if getattr(X, "ndim", 0) == 3 else 1
+    kwargs = {name: getattr(clf, name) for name in MODULE_PARAMS}
+    try:
+        with torch.device("meta"):  # shapes only, nothing allocated
+            module = SeqAttentionModule(n_features, 2, **kwargs)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise CLIError(f"invalid parameter: {exc}") from None
+    total = sum(p.numel() for p in module.parameters())
+    if total > MAX_WEIGHTS:
+        raise CLIError(
+            f"invalid parameter: these settings make a network of {total:,} weights, over "
+            f"the {MAX_WEIGHTS:,} the command line trains; lower the widths or layers."
+        )
+
+
 def _cmd_fit(args) -> int:
     from ._classifier import SeqAttentionClassifier
     from ._diagnosis import ChanceLevelWarning
@@ -212,6 +280,7 @@ def _cmd_fit(args) -> int:
     except (ValueError, TypeError) as exc:
         raise CLIError(f"invalid parameter: {exc}") from None
     X, y = _load_arrays(args.data, [args.x_key, args.y_key])
+    _check_network_size(SeqAttentionClassifier(**params), X)
     explicit_verbose = params.get("verbose", 0)
     if args.quiet:
         params["verbose"] = 0
@@ -230,6 +299,10 @@ def _cmd_fit(args) -> int:
             clf.fit(X, y)
     except (ValueError, TypeError) as exc:
         raise CLIError(f"cannot fit on {args.data}: {exc}") from None
+    except MemoryError:
+        raise CLIError(
+            f"not enough memory to fit on {args.data}; lower batch_size or the widths."
+        ) from None
     seconds = time.perf_counter() - start
     # The table of epochs is the command's output, not a setting to keep with the model.
     clf.set_params(verbose=explicit_verbose, callbacks=None)
@@ -287,13 +360,13 @@ def _write_csv(stream, header, rows) -> None:
 
 
 def _cmd_info(args) -> int:
-    from ._persistence import _read_config
+    from ._persistence import read_config
 
     folder = Path(args.model)
     if not folder.is_dir():
         raise CLIError(f"model folder not found: {args.model}")
     try:
-        config = _read_config(folder)
+        config = read_config(folder)
     except (OSError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     print(json.dumps(config, indent=2))
@@ -303,6 +376,15 @@ def _cmd_info(args) -> int:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
+    if args.n_samples < MIN_DEMO_SAMPLES:
+        raise CLIError(
+            f"--n-samples must be at least {MIN_DEMO_SAMPLES} (a test split with both "
+            f"classes), got {args.n_samples}."
+        )
+    if args.max_epochs < 1:
+        raise CLIError(f"--max-epochs must be at least 1, got {args.max_epochs}.")
+    if not 0 <= args.random_state < 2**32:
+        raise CLIError(f"--random-state must be in [0, 2**32), got {args.random_state}.")
     run_demo(
         args.n_samples,
         max_epochs=args.max_epochs,

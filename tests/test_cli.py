@@ -212,3 +212,63 @@ def test_progress_bar_is_not_saved(data_file, tmp_path, capsys):
     assert "it/s" in capsys.readouterr().err  # the bar, on stderr
     config = json.loads((out / "config.json").read_text())
     assert "callbacks" not in config["params"] and config["params"]["verbose"] == 0
+
+
+def test_hostile_npz_files_exit_2_in_one_line(tmp_path, capsys):
+    import zipfile
+
+    huge = tmp_path / "huge.npz"
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1,), np.float32))
+    header["shape"] = (10**6, 10**4, 10**3)  # 40 TB declared, a few bytes stored
+    with zipfile.ZipFile(huge, "w") as archive, archive.open("X.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, header)
+        member.write(b"\0" * 16)
+    assert main(["fit", str(huge), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "declares shape (1000000, 10000, 1000)" in err and "Traceback" not in err
+
+    good = tmp_path / "good.npz"
+    np.savez(good, X=np.arange(4000, dtype=np.float32).reshape(40, 10, 10), y=np.arange(40) % 2)
+    raw = bytearray(good.read_bytes())
+    raw[200] ^= 0xFF  # flip bits inside the first array's data: the CRC no longer matches
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(bytes(raw))
+    assert main(["fit", str(corrupt), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "corrupt" in err
+
+
+def test_settings_that_would_not_fit_in_memory_exit_2(data_file, tmp_path, capsys):
+    path, _, _ = data_file
+    argv = ["fit", str(path), "--out", str(tmp_path / "m"), "--param", "lstm_units=1000000"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "weights, over the" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["demo", "--n-samples", "1"], "--n-samples must be at least 20"),
+        (["demo", "--max-epochs", "0"], "--max-epochs must be at least 1"),
+    ],
+)
+def test_demo_arguments_are_checked(argv, match, capsys):
+    assert main(argv) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_demo_help_documents_its_options(capsys):
+    assert main(["demo", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "number of generated sequences" in out and "epoch budget" in out
+
+
+def test_broken_model_folder_exits_2(tmp_path, capsys, data_file):
+    path, _, _ = data_file
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    assert main(["predict", str(folder), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seqattn predict: error: could not load") and "Traceback" not in err
