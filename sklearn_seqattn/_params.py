@@ -112,11 +112,15 @@ def check_params(est) -> None:
             f"(2 if bidirectional else 1) = {width}."
         )
     if not (isinstance(est.optimizer, type) and issubclass(est.optimizer, torch.optim.Optimizer)):
-        received = (
-            f"an instance of {type(est.optimizer).__name__} (pass the class itself)"
-            if isinstance(est.optimizer, torch.optim.Optimizer)
-            else repr(est.optimizer)
-        )
+        received = repr(est.optimizer)
+        if isinstance(est.optimizer, torch.optim.Optimizer):
+            received = f"an instance of {type(est.optimizer).__name__} (pass the class itself)"
+        elif isinstance(est.optimizer, str):
+            # Keras habit: optimizer="adam". Name the class to pass instead.
+            names = {name.lower(): name for name in dir(torch.optim) if name[:1].isupper()}
+            match = names.get(est.optimizer.lower().replace("_", ""))
+            if match is not None:
+                received += f"; pass the class itself: optimizer=torch.optim.{match}"
         raise TypeError(
             "optimizer must be a torch.optim.Optimizer subclass such as torch.optim.AdamW, "
             f"got {received}."

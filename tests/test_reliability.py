@@ -281,3 +281,11 @@ def test_a_single_multivariate_sequence_gets_a_hint(fitted):
     one = np.random.default_rng(0).normal(size=(30, fitted.n_features_in_))  # X[0], 2-D
     with pytest.raises(ValueError, match=r"read as 30 univariate sequence\(s\).*X\[None\]"):
         fitted.predict(one)
+
+
+def test_keras_style_optimizer_string_names_the_class(seq_data):
+    X, y, _ = seq_data
+    with pytest.raises(
+        TypeError, match=r"got 'adam'; pass the class itself: optimizer=torch.optim.Adam"
+    ):
+        SeqAttentionClassifier(**TINY, optimizer="adam").fit(X, y)
