@@ -33,6 +33,11 @@ __all__ = ["SeqAttentionClassifier"]
 AUTO_MAX_INIT = 3
 
 
+def _is_ragged_list(X) -> bool:
+    """A non-empty list (or tuple) of sequences, as opposed to a nested list of numbers."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and not np.isscalar(X[0])
+
+
 class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     """Attention-LSTM classifier for padded multivariate sequences.
 
@@ -698,8 +703,40 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
+
+        Notes
+        -----
+        A ragged list is validated and padded batch by batch, shortest
+        sequences first, so one long sequence does not pad all the others.
         """
+        if _is_ragged_list(X):
+            return self._proba_ragged(X)
         return self._proba(self._check_fitted_input(X))
+
+    def _proba_ragged(self, X) -> np.ndarray:
+        """``predict_proba`` of a ragged list, padding each length-sorted batch on its own."""
+        check_is_fitted(self, "net_")
+        check_params(self)
+        try:
+            lengths = np.array([len(item) for item in X])
+        except TypeError:  # not sized: the full check says what is wrong
+            return self._proba(self._check_fitted_input(X))
+        order = np.argsort(lengths, kind="stable")
+        proba = np.empty((len(X), len(self.classes_)))
+        batch_size = self._inference_batch_size()
+        for start in range(0, len(X), batch_size):
+            index = order[start : start + batch_size]
+            try:
+                seqs = check_sequences(
+                    [X[i] for i in index], mask_value=self.mask_value, estimator=self
+                )
+            except (TypeError, ValueError):
+                # Re-check the whole list, for a message with the sequence's own index;
+                # it stops at the faulty sequence, before padding anything.
+                self._check_fitted_input(X)
+                raise
+            proba[index] = self._proba(seqs)
+        return proba
 
     def _proba(self, seqs: Sequences, module=None) -> np.ndarray:
         """Class probabilities: softmax over the outputs, fine labels summed per class."""

@@ -289,3 +289,28 @@ def test_keras_style_optimizer_string_names_the_class(seq_data):
         TypeError, match=r"got 'adam'; pass the class itself: optimizer=torch.optim.Adam"
     ):
         SeqAttentionClassifier(**TINY, optimizer="adam").fit(X, y)
+
+
+def test_ragged_prediction_pads_batch_by_batch(fitted, seq_data):
+    X = seq_data[0]
+    rng = np.random.default_rng(0)
+    n_features = X.shape[2]
+    short = [rng.normal(size=(5, n_features)).astype(np.float32) for _ in range(600)]
+    long = rng.normal(size=(20_000, n_features)).astype(np.float32)
+    ragged = [*short, long]
+    padded_bytes = len(ragged) * 20_000 * n_features * 4  # 288 MB if padded together
+    tracemalloc.start()
+    proba = fitted.predict_proba(ragged)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < padded_bytes / 20
+    expected_short = fitted.predict_proba(np.stack(short))
+    assert_allclose(proba[:600], expected_short, atol=1e-6)
+    assert_allclose(proba[600:], fitted.predict_proba(long[None]), atol=1e-6)
+
+
+def test_ragged_prediction_errors_name_the_sequence(fitted):
+    n_features = fitted.n_features_in_
+    items = [np.ones((4, n_features))] * 100 + [np.ones((3, n_features + 1))]
+    with pytest.raises(ValueError, match=r"X\[100\] has"):
+        fitted.predict_proba(items)
