@@ -7,7 +7,12 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
@@ -38,7 +43,9 @@ def _is_ragged_list(X) -> bool:
     return isinstance(X, (list, tuple)) and len(X) > 0 and not np.isscalar(X[0])
 
 
-class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
+class SeqAttentionClassifier(
+    ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Attention-LSTM classifier for padded multivariate sequences.
 
     A per-step feed-forward front end, a stack of (bi)directional LSTM
@@ -645,19 +652,21 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
     def _inference_batch_size(self) -> int:
         return self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
 
-    def _forward(self, seqs: Sequences, return_attention: bool = False, module=None):
+    def _forward(self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False):
         """Run the module in eval mode over length-sorted batches.
 
-        Returns logits ``(n, n_classes)`` and, with ``return_attention``, the
+        Returns logits ``(n, n_outputs)`` and, with ``return_attention``, the
         pooling weights ``(n, max_length)`` and one ``(n, max_length, max_length)``
-        array per self-attention block, all in the order of ``seqs``.
+        array per self-attention block, all in the order of ``seqs``. With
+        ``pooled``, the pooled representations ``(n, width)`` instead of logits.
         """
         module = self.net_.module_ if module is None else module
         device = next(module.parameters()).device
         width = seqs.data.shape[1]
         # Sorting by length lets each batch stop at its own longest sequence.
         order = np.argsort(seqs.lengths, kind="stable")
-        logits = np.empty((len(seqs), len(self.fine_classes_)), dtype=np.float32)
+        n_out = module.head[-1].in_features if pooled else len(self.fine_classes_)
+        logits = np.empty((len(seqs), n_out), dtype=np.float32)
         pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
         # Self-attention maps are (n, T, T): allocated only when asked for.
         n_maps = len(module.attention_blocks) if return_attention else 0
@@ -676,7 +685,12 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
                     lengths = torch.as_tensor(seqs.lengths[index])
                     t = int(lengths.max())
                     x = torch.as_tensor(seqs.data[index, :t]).to(device)
-                    out = module(x, lengths.to(device), return_attention=return_attention)
+                    out = module(
+                        x,
+                        lengths.to(device),
+                        return_attention=return_attention,
+                        return_pooled=pooled,
+                    )
                     if not return_attention:
                         logits[index] = out.float().cpu().numpy()
                         continue
@@ -747,6 +761,59 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         out = np.zeros((len(proba), len(self.classes_)))
         np.add.at(out.T, self.fine_to_coarse_, proba.T)
         return out
+
+    def decision_function(self, X) -> np.ndarray:
+        """Class scores (logits): the larger, the more likely.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the log-odds of ``classes_[1]`` (positive means
+            ``classes_[1]`` is predicted), as scikit-learn's binary classifiers
+            return; otherwise one logit per class, in the order of
+            ``classes_``. With fine labels a class's score is the log-sum-exp
+            of its fine labels' logits.
+        """
+        logits = torch.from_numpy(self._forward(self._check_fitted_input(X))).double()
+        if len(self.fine_classes_) != len(self.classes_):
+            groups = torch.as_tensor(self.fine_to_coarse_)
+            logits = torch.stack(
+                [logits[:, groups == k].logsumexp(dim=1) for k in range(len(self.classes_))],
+                dim=1,
+            )
+        scores = logits.numpy()
+        return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def transform(self, X) -> np.ndarray:
+        """The pooled representation of each sequence, as the head reads it.
+
+        Feeds other estimators (a linear model, a nearest-neighbour search,
+        a stacking ensemble) with what the network learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), \
+(n_samples, n_timesteps) or list of arrays of shape (n_timesteps_i, n_features)
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of float32 of shape (n_samples, width)
+            ``width`` is ``lstm_units * (2 if bidirectional else 1)``;
+            column names are given by :meth:`get_feature_names_out`.
+        """
+        return self._forward(self._check_fitted_input(X), pooled=True)
+
+    @property
+    def _n_features_out(self) -> int:
+        """Width of :meth:`transform`'s output (for ``get_feature_names_out``)."""
+        return self.net_.module_.head[-1].in_features
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, of shape (n_samples,)."""
@@ -859,4 +926,6 @@ class SeqAttentionClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.non_deterministic = self.device != "cpu"
+        # transform returns the float32 embeddings the network computes.
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

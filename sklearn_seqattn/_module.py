@@ -328,12 +328,20 @@ class SeqAttentionModule(nn.Module):
         self.pool = AttentionPooling(width) if pooling == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, return_attention: bool = False):
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        return_attention: bool = False,
+        return_pooled: bool = False,
+    ):
         """Return logits ``(batch, n_classes)``.
 
         With ``return_attention=True`` also return the pooling weights
         ``(batch, time)`` and a list with one ``(batch, time, time)`` map per
-        self-attention block.
+        self-attention block. With ``return_pooled=True`` return the pooled
+        representation ``(batch, width)`` that the head reads, instead of the
+        logits.
         """
         lengths = lengths.to(x.device)
         # Trailing padding common to the whole batch is dropped: it costs time only.
@@ -363,6 +371,8 @@ class SeqAttentionModule(nn.Module):
             pooled, weights = self.pool(h, real)
         else:
             pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
+        if return_pooled:
+            return pooled  # (batch, width)
         logits = self.head(pooled)  # (batch, n_classes)
         if not return_attention:
             return logits
