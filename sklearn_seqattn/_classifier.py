@@ -176,7 +176,9 @@ class SeqAttentionClassifier(
         split. The caller's global numpy and torch random states are left
         untouched.
     verbose : int, default=0
-        Values above 0 print skorch's table of epochs.
+        Values above 0 show a progress bar over the batches of each epoch
+        (skorch's tqdm bar, on stderr) and print the table of epochs (losses,
+        validation score, time) as training goes.
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         instead of starting afresh.

@@ -19,6 +19,7 @@ from skorch.callbacks import (
     EpochScoring,
     GradientNormClipping,
     LRScheduler,
+    ProgressBar,
 )
 from skorch.helper import predefined_split
 from skorch.hf import AccelerateMixin
@@ -514,6 +515,14 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         callbacks.append(("lr_schedule", policy))
     for i, callback in enumerate(est.callbacks or []):
         callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
+    user_bar = any(
+        isinstance(cb[1] if isinstance(cb, tuple) else cb, ProgressBar)
+        for cb in est.callbacks or []
+    )
+    if est.verbose >= 1 and not user_bar:
+        # skorch's tqdm bar over the batches of each epoch; the table of epochs
+        # (losses, validation score) is printed after each one.
+        callbacks.append(("progress_bar", ProgressBar()))
     if est.accelerator is not None:
         if getattr(est.accelerator, "num_processes", 1) > 1 and not isinstance(
             est.random_state, numbers.Integral

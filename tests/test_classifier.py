@@ -255,3 +255,14 @@ def test_attention_layer_maps(small_data):
         assert_array_equal(layer_map[~pairs], 0)
         assert_allclose(layer_map.sum(axis=2)[real], 1.0, atol=1e-5)
     assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_verbose_shows_a_progress_bar_and_the_epoch_table(small_data, capsys):
+    X, y = small_data
+    SeqAttentionClassifier(**{**TINY, "early_stopping": True}, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "it/s" in captured.err or "s/it" in captured.err  # tqdm's bar
+    assert "valid_score" in captured.out and "train_loss" in captured.out
+    SeqAttentionClassifier(**TINY, verbose=0).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
