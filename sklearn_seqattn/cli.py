@@ -188,11 +188,26 @@ def _parse_value(name: str, text: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        return text
+        value = _python_literal(text)
+        if value is None:
+            return text
     if name == "class_weight" and isinstance(value, dict):
         # JSON keys are strings; integer class labels are far more common.
-        return {_maybe_number(k): v for k, v in value.items()}
+        return {_maybe_number(k) if isinstance(k, str) else k: v for k, v in value.items()}
     return value
+
+
+def _python_literal(text: str) -> Any:
+    """A Python dict or list literal such as Keras' ``{0: 1.76, 1: 0.70}``; None otherwise."""
+    import ast
+
+    if not text.lstrip().startswith(("{", "[")) or len(text) > 10_000:
+        return None
+    try:
+        value = ast.literal_eval(text)  # literals only: nothing is executed
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
 
 
 def _maybe_number(text: str) -> Any:

@@ -272,3 +272,20 @@ def test_broken_model_folder_exits_2(tmp_path, capsys, data_file):
     assert main(["predict", str(folder), str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("seqattn predict: error: could not load") and "Traceback" not in err
+
+
+def test_keras_style_class_weight_dict(data_file, tmp_path, capsys):
+    from sklearn_seqattn.cli import _parse_value
+
+    assert _parse_value("class_weight", "{0: 1.76, 1: 0.70}") == {0: 1.76, 1: 0.70}
+    assert _parse_value("class_weight", '{"0": 2}') == {0: 2}  # JSON keys are strings
+    assert _parse_value("scoring", "{__import__('os')}") == "{__import__('os')}"  # no code run
+    path, _, _ = data_file  # labels "no" and "yes"
+    out = tmp_path / "m"
+    weights = "{'no': 1.76, 'yes': 0.70}"
+    argv = ["fit", str(path), "--out", str(out), "--quiet", "--param", f"class_weight={weights}"]
+    assert main([*argv, *TINY]) == 0
+    np.testing.assert_allclose(SeqAttentionClassifier.load(out).class_weight_, [1.76, 0.70])
+    bad = ["fit", str(path), "--out", str(out), "--param", "class_weight={'no': -1.0}"]
+    assert main([*bad, *TINY]) == 2
+    assert "class_weight values must be finite and non-negative" in capsys.readouterr().err
