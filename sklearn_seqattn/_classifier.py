@@ -15,7 +15,7 @@ from sklearn.base import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
 from ._params import check_params, resolve_batch_size, resolve_device, resolve_downsample
@@ -331,7 +331,18 @@ class SeqAttentionClassifier(
         self.n_init = n_init
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, y_fine=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        y_fine=None,
+        groups=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the network.
 
         Parameters
@@ -353,6 +364,19 @@ class SeqAttentionClassifier(
             In :class:`~sklearn.pipeline.Pipeline` pass it as
             ``clf__y_fine=...``; :class:`~sklearn.model_selection.GridSearchCV`
             splits it with ``X`` and ``y``.
+        groups : array-like of shape (n_samples,), default=None
+            Group of each sequence (speaker, subject, session). With early
+            stopping, the validation split then holds whole groups: no group
+            is on both sides (a stratified group split, as
+            :class:`~sklearn.model_selection.StratifiedGroupKFold` makes).
+        X_val, y_val : default=None
+            A validation set of your own for early stopping, instead of a
+            split of ``X``: every sequence of ``X`` is trained on. As for
+            :class:`~sklearn.ensemble.HistGradientBoostingClassifier`, needs
+            ``early_stopping=True``; ``y_val`` may only hold classes of ``y``.
+            Not combined with ``y_fine``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation sequences in the validation loss.
 
         Returns
         -------
@@ -389,13 +413,13 @@ class SeqAttentionClassifier(
             saved["net_"] = copy.deepcopy(self.net_)
             saved["history_"] = saved["net_"].history
         try:
-            return self._fit(X, y, sample_weight, y_fine)
+            return self._fit(X, y, sample_weight, y_fine, groups, X_val, y_val, sample_weight_val)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
 
-    def _fit(self, X, y, sample_weight=None, y_fine=None):
+    def _fit(self, X, y, sample_weight, y_fine, groups, X_val, y_val, sample_weight_val):
         """The work of :meth:`fit`, which restores the estimator if this raises."""
         check_params(self)
         device = resolve_device(self.device)
@@ -421,7 +445,13 @@ class SeqAttentionClassifier(
             )
         weights = self._sample_loss_weights(classes, y, y_idx, sample_weight, len(seqs))
         seed = draw_seed(self.random_state)
-        train_idx, valid_idx = self._split(y_idx, seed)
+        if X_val is not None or y_val is not None:
+            # The user's validation set joins the data; its indices form the split.
+            seqs, y_idx, weights, train_idx, valid_idx = self._with_validation_set(
+                seqs, y_idx, weights, classes, y_fine, X_val, y_val, sample_weight_val
+            )
+        else:
+            train_idx, valid_idx = self._split(y_idx, seed, groups)
 
         self.classes_ = classes
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
@@ -585,11 +615,50 @@ class SeqAttentionClassifier(
             )
         return weights
 
-    def _split(self, y_idx: np.ndarray, seed: int):
-        """Stratified hold-out for early stopping; (all indices, None) without it."""
+    def _with_validation_set(
+        self, seqs, y_idx, weights, classes, y_fine, X_val, y_val, sample_weight_val
+    ):
+        """Append the user's validation set to the training data; indices of both parts."""
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is passed to fit, but {missing} is not.")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit while early_stopping=False; they are "
+                "used for early stopping only: set early_stopping=True."
+            )
+        if y_fine is not None:
+            raise ValueError("y_fine cannot be combined with X_val and y_val.")
+        val = check_sequences(X_val, mask_value=self.mask_value, estimator=self, input_name="X_val")
+        y_val = check_classification_y(y_val, len(val), type(self).__name__, "y_val")
+        unseen = sorted(set(np.unique(y_val).tolist()) - set(classes.tolist()))
+        if unseen:
+            raise ValueError(f"y_val holds classes that y does not: {unseen}.")
+        y_val_idx = np.searchsorted(classes, y_val)
+        val_weights = self.class_weight_[y_val_idx].astype(np.float64)
+        if sample_weight_val is not None:
+            sw = np.asarray(sample_weight_val, dtype=np.float64)
+            if sw.shape != (len(val),) or not np.isfinite(sw).all() or (sw < 0).any():
+                raise ValueError(
+                    f"sample_weight_val must hold {len(val)} finite, non-negative weights."
+                )
+            val_weights = val_weights * sw
+        n = len(seqs)
+        return (
+            seqs.concat(val),
+            np.concatenate([y_idx, y_val_idx]),
+            np.concatenate([weights, val_weights]),
+            np.arange(n),
+            np.arange(n, n + len(val)),
+        )
+
+    def _split(self, y_idx: np.ndarray, seed: int, groups=None):
+        """Stratified (and grouped) hold-out for early stopping; (all, None) without it."""
         indices = np.arange(len(y_idx))
         if not self.early_stopping:
             return indices, None
+        if groups is not None:
+            return self._group_split(y_idx, seed, groups)
         n_valid = int(np.ceil(self.validation_fraction * len(indices)))
         if n_valid < 1 or len(indices) - n_valid < 1:
             raise ValueError(
@@ -608,6 +677,25 @@ class SeqAttentionClassifier(
                 stacklevel=3,
             )
             return train_test_split(indices, test_size=n_valid, random_state=seed)
+
+    def _group_split(self, y_idx: np.ndarray, seed: int, groups):
+        """A validation split of whole groups, stratified as far as the groups allow."""
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        groups = column_or_1d(groups)
+        if len(groups) != len(y_idx):
+            raise ValueError(
+                f"groups must have one entry per sequence: X has {len(y_idx)}, groups has "
+                f"{len(groups)}."
+            )
+        n_groups = len(np.unique(groups))
+        n_splits = min(n_groups, max(2, round(1 / self.validation_fraction)))
+        if n_groups < 2:
+            raise ValueError(
+                "groups holds a single group: a validation split of whole groups needs at least 2."
+            )
+        splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
+        return next(splitter.split(np.zeros(len(y_idx)), y_idx, groups))
 
     @staticmethod
     def _fine_labels(y_fine, y_idx, classes, n_samples):

@@ -58,6 +58,21 @@ class Sequences:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def concat(self, other: Sequences) -> Sequences:
+        """These sequences followed by ``other`` (padded to the longer width)."""
+        width = max(self.data.shape[1], other.data.shape[1])
+
+        def widen(a, fill=0):
+            pad = [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)
+            return np.pad(a, pad, constant_values=fill)
+
+        return Sequences(
+            np.concatenate([widen(self.data), widen(other.data)]),
+            np.concatenate([self.lengths, other.lengths]),
+            np.concatenate([widen(self.positions), widen(other.positions)]),
+            max(self.n_timesteps, other.n_timesteps),
+        )
+
     def take(self, indices) -> Sequences:
         """Return the samples at ``indices``."""
         return Sequences(
@@ -195,7 +210,9 @@ def _check_ragged(X, input_name: str) -> tuple[np.ndarray, np.ndarray]:
     return pad_sequences(items)
 
 
-def _check_features(estimator, n_features: int, reset: bool, univariate_shape=None) -> None:
+def _check_features(
+    estimator, n_features: int, reset: bool, univariate_shape=None, input_name: str = "X"
+) -> None:
     if estimator is None:
         return
     if reset:
@@ -207,12 +224,13 @@ def _check_features(estimator, n_features: int, reset: bool, univariate_shape=No
         if univariate_shape is not None:
             n, t = univariate_shape[:2]
             hint = (
-                f" X is 2-D and was read as {n} univariate sequence(s) of {t} steps; for "
-                f"one sequence of shape (n_timesteps, n_features) pass X[None] or [X]."
+                f" {input_name} is 2-D and was read as {n} univariate sequence(s) of {t} steps; "
+                f"for one sequence of shape (n_timesteps, n_features) pass "
+                f"{input_name}[None] or [{input_name}]."
             )
         raise ValueError(
-            f"X has {n_features} features per step, but {type(estimator).__name__} "
-            f"was fitted with {expected}.{hint}"
+            f"{input_name} has {n_features} features per step, but "
+            f"{type(estimator).__name__} was fitted with {expected}.{hint}"
         )
 
 
@@ -282,7 +300,7 @@ def check_sequences(
         data, lengths = _check_ragged(X, input_name)
         n, width = lengths.shape[0], data.shape[1]
         positions = np.broadcast_to(np.arange(width, dtype=np.int64), (n, width))
-        _check_features(estimator, data.shape[2], reset)
+        _check_features(estimator, data.shape[2], reset, input_name=input_name)
         return Sequences(data, lengths, np.ascontiguousarray(positions), width)
 
     if sparse.issparse(X):
@@ -339,7 +357,7 @@ def check_sequences(
             f"{empty.size} sequence(s) of {input_name} contain only padding (every step equals "
             f"mask_value={mask_value}), e.g. sample {empty[0]}; each needs a real step."
         )
-    _check_features(estimator, n_features, reset, X.shape if univariate else None)
+    _check_features(estimator, n_features, reset, X.shape if univariate else None, input_name)
     _warn_interior_padding(is_padding, mask_value, input_name)
     data, lengths, positions = compact_padding(X, is_padding)
     # Cut the time axis to the longest real sequence: trailing padding costs nothing.
