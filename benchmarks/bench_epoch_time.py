@@ -2,7 +2,8 @@
 
 The learning-quality defaults add internal standardisation, input dropout and
 automatic choices of batch size, downsampling and restarts. This measures what
-they cost per epoch on the reference user's shape (1,024 sequences x 100 steps
+they cost per epoch on the reference user's shape, and what one or two
+self-attention blocks add, (1,024 sequences x 100 steps
 x 136 features, lengths 40-100), training without early stopping for a fixed
 number of epochs, variants interleaved, medians of the epochs after the first.
 
@@ -38,6 +39,8 @@ def main() -> None:
     variants = {
         "defaults": {**common},
         "previous defaults": {**common, **PREVIOUS, "n_init": 1},
+        "defaults, n_attention_layers=1": {**common, "n_attention_layers": 1},
+        "defaults, n_attention_layers=2": {**common, "n_attention_layers": 2},
     }
 
     def run(params):
