@@ -112,7 +112,24 @@ class SeqAttentionClassifier(
         random fifth of the values of every batch is set to the feature's
         mean, so the network cannot memorise exact training values.
     label_smoothing : float, default=0.0
-        Label smoothing of the cross-entropy loss, in [0, 1).
+        Label smoothing of the loss, in [0, 1).
+    loss : {"cross_entropy", "focal"}, default="cross_entropy"
+        Training loss, weighted per sample by ``class_weight`` and
+        ``sample_weight`` either way. "focal" scales each sample's
+        cross-entropy by ``(1 - p_t) ** focal_gamma`` (``p_t`` the predicted
+        probability of its class), so that well-classified samples count less.
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss (0 gives the cross-entropy).
+    decision_threshold : None, "auto" or float, default=None
+        Binary problems only: ``predict`` returns ``classes_[1]`` when its
+        probability is at least this threshold. "auto" chooses it on the
+        early-stopping validation split to maximise ``threshold_scoring``
+        (no refits, unlike :class:`~sklearn.model_selection.TunedThresholdClassifierCV`);
+        None predicts the most probable class.
+    threshold_scoring : str or callable, default="balanced_accuracy"
+        What ``decision_threshold="auto"`` maximises: "balanced_accuracy",
+        "f1", "accuracy", "matthews_corrcoef", "precision", "recall", or a
+        callable ``metric(y_true, y_pred)`` on labels.
     standardize : bool, default=True
         Standardise each feature inside the network with the mean and
         standard deviation of the real (non-padded) training steps. The
@@ -215,6 +232,10 @@ class SeqAttentionClassifier(
         Per-epoch records: ``train_loss``, ``dur`` and, with early stopping,
         ``valid_loss`` and ``valid_score``; with an ``lr_schedule`` also
         ``event_lr``. ``history_[:, "train_loss"]`` gives one column.
+    threshold_ : float or None
+        The decision threshold ``predict`` applies to ``classes_[1]``'s
+        probability (binary problems with ``decision_threshold`` set), else
+        None (the most probable class is predicted).
     best_epoch_ : int or None
         With early stopping, the epoch (as numbered in ``history_``) whose
         weights were restored: the best validation score, ties broken by the
@@ -264,6 +285,10 @@ class SeqAttentionClassifier(
         input_noise=0.0,
         input_dropout=0.2,
         label_smoothing=0.0,
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        decision_threshold=None,
+        threshold_scoring="balanced_accuracy",
         standardize=True,
         mask_value=0.0,
         class_weight=None,
@@ -306,6 +331,10 @@ class SeqAttentionClassifier(
         self.input_noise = input_noise
         self.input_dropout = input_dropout
         self.label_smoothing = label_smoothing
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.decision_threshold = decision_threshold
+        self.threshold_scoring = threshold_scoring
         self.standardize = standardize
         self.mask_value = mask_value
         self.class_weight = class_weight
@@ -484,6 +513,7 @@ class SeqAttentionClassifier(
         self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)
         if continuing:
             self.fit_diagnosis_ = judge(net)
+        self.threshold_ = self._decision_threshold(seqs, y_idx, valid_idx)
         if not self.fit_diagnosis_.learned:
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
@@ -491,6 +521,35 @@ class SeqAttentionClassifier(
                 stacklevel=2,
             )
         return self
+
+    def _decision_threshold(self, seqs, y_idx, valid_idx):
+        """The threshold ``predict`` uses: given, chosen on the validation split, or None."""
+        if self.decision_threshold is None:
+            return None
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"decision_threshold applies to binary problems; y has {len(self.classes_)} "
+                "classes."
+            )
+        if self.decision_threshold != "auto":
+            return float(self.decision_threshold)
+        if valid_idx is None:
+            raise ValueError(
+                "decision_threshold='auto' is chosen on the validation split and needs "
+                "early_stopping=True (or X_val and y_val)."
+            )
+        from ._params import THRESHOLD_METRICS
+
+        metric = THRESHOLD_METRICS.get(self.threshold_scoring, self.threshold_scoring)
+        p = self._proba(seqs.take(valid_idx))[:, 1]
+        y_true = y_idx[valid_idx]
+        # Candidates between consecutive distinct probabilities, and 0.5 itself.
+        levels = np.unique(p)
+        candidates = np.unique(np.r_[(levels[1:] + levels[:-1]) / 2, 0.5])
+        scores = np.array([metric(y_true, (p >= t).astype(int)) for t in candidates])
+        best = np.flatnonzero(scores == scores.max())
+        # Ties: the candidate closest to 0.5, the untuned decision.
+        return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
     def _continue(self, n_features, device, generator, valid_ds):
         """A net built from the current settings that carries on from the fitted one.
@@ -908,6 +967,9 @@ class SeqAttentionClassifier(
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, of shape (n_samples,)."""
         proba = self.predict_proba(X)  # checks fitted state before classes_ is read
+        threshold = getattr(self, "threshold_", None)
+        if threshold is not None:
+            return self.classes_[(proba[:, 1] >= threshold).astype(int)]
         return self.classes_[proba.argmax(axis=1)]
 
     def attention_weights(self, X, *, return_layer_maps: bool = False):

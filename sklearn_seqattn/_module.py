@@ -15,6 +15,7 @@ from torch import nn
 
 __all__ = [
     "AttentionPooling",
+    "FocalLoss",
     "MaskedBiLSTM",
     "MaskedConvFrontEnd",
     "SelfAttentionBlock",
@@ -24,6 +25,29 @@ __all__ = [
 POOLINGS = ("attention", "mean", "max", "last")
 # torch.compiler.is_exporting is missing from older torch releases, which cannot export anyway.
 _is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+
+
+class FocalLoss(nn.Module):
+    """Focal loss (Lin et al., 2017): cross-entropy scaled by ``(1 - p_t) ** gamma``.
+
+    Well-classified samples (``p_t`` near 1) count less, so training dwells
+    on the hard ones. ``gamma=0`` is the cross-entropy. Per-sample losses
+    (``reduction="none"``), like the criterion it replaces.
+    """
+
+    def __init__(self, gamma: float = 2.0, label_smoothing: float = 0.0, reduction="none"):
+        super().__init__()
+        self.gamma = gamma
+        self.label_smoothing = label_smoothing
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ce = nn.functional.cross_entropy(
+            logits, target, reduction="none", label_smoothing=self.label_smoothing
+        )  # (batch,)
+        p_t = torch.softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
+        loss = (1 - p_t).clamp(min=0) ** self.gamma * ce
+        return loss if self.reduction == "none" else loss.mean()
 
 
 def real_step_mask(lengths: torch.Tensor, n_timesteps: int) -> torch.Tensor:

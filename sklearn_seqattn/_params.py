@@ -7,12 +7,15 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn import metrics
 from skorch.callbacks import Callback
 
 from ._module import POOLINGS
 
 __all__ = [
+    "LOSSES",
     "LR_SCHEDULES",
+    "THRESHOLD_METRICS",
     "check_params",
     "optimizer_kwargs",
     "resolve_batch_size",
@@ -24,6 +27,16 @@ __all__ = [
 AUTO_DOWNSAMPLE_STEPS = 256
 
 LR_SCHEDULES = (None, "plateau", "cosine")
+LOSSES = ("cross_entropy", "focal")
+# Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
+THRESHOLD_METRICS = {
+    "balanced_accuracy": metrics.balanced_accuracy_score,
+    "f1": metrics.f1_score,
+    "accuracy": metrics.accuracy_score,
+    "matthews_corrcoef": metrics.matthews_corrcoef,
+    "precision": metrics.precision_score,
+    "recall": metrics.recall_score,
+}
 _BOOL_PARAMS = (
     "bidirectional",
     "early_stopping",
@@ -81,6 +94,18 @@ def check_params(est) -> None:
         )
     _check_real("input_noise", est.input_noise, 0.0, 1e3)
     _check_real("input_dropout", est.input_dropout, 0.0, 1.0, high_open=True)
+    if est.loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {est.loss!r}.")
+    _check_real("focal_gamma", est.focal_gamma, 0.0, 10.0)
+    if est.decision_threshold not in (None, "auto"):
+        _check_real(
+            "decision_threshold", est.decision_threshold, 0.0, 1.0, low_open=True, high_open=True
+        )
+    if not (callable(est.threshold_scoring) or est.threshold_scoring in THRESHOLD_METRICS):
+        raise ValueError(
+            f"threshold_scoring must be one of {sorted(THRESHOLD_METRICS)} or a callable "
+            f"metric(y_true, y_pred), got {est.threshold_scoring!r}."
+        )
     _check_real("label_smoothing", est.label_smoothing, 0.0, 1.0, high_open=True)
     _check_int("dense_units", est.dense_units, 1)
     _check_int("n_dense_layers", est.n_dense_layers, 0)

@@ -410,6 +410,7 @@ class _Saved:
     fine_to_coarse: np.ndarray
     downsample: int
     batch_size: int
+    threshold: float | None
     n_features: int
     class_weight: np.ndarray
     n_iter: int | None
@@ -486,6 +487,15 @@ def read_config(path: str | os.PathLike) -> dict:
     return json.loads(data.decode("utf-8"))
 
 
+def _threshold(value) -> float | None:
+    """The saved decision threshold: None, or a number strictly between 0 and 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"threshold must be null or a number in (0, 1), got {_show(value)}")
+    return float(value)
+
+
 def _decode_config(config: dict, version: int) -> _Saved:
     # Format 1 had no digests, and its first releases no fine labels, downsample nor batch_size.
     required = ["params", "classes", "n_features_in", "class_weight", "weights_sha256"]
@@ -536,6 +546,7 @@ def _decode_config(config: dict, version: int) -> _Saved:
         fine_to_coarse=fine_to_coarse,
         downsample=_int(config.get("downsample", 1), "downsample", 1, _MAX_DIM),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
+        threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, _MAX_DIM),
         class_weight=class_weight,
         n_iter=None if n_iter is None else _int(n_iter, "n_iter", 0),
@@ -591,6 +602,7 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
     estimator.downsample_ = saved.downsample
     estimator.batch_size_ = saved.batch_size
+    estimator.threshold_ = saved.threshold
     return estimator
 
 
@@ -912,6 +924,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "downsample": int(estimator.downsample_),
         "batch_size": int(estimator.batch_size_),
+        "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),
         "class_weight": [_encode_float(w) for w in estimator.class_weight_],

@@ -26,7 +26,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_device, to_tensor
 from torch.utils.data import Dataset
 
-from ._module import SeqAttentionModule
+from ._module import FocalLoss, SeqAttentionModule
 from ._params import optimizer_kwargs
 
 __all__ = [
@@ -471,6 +471,14 @@ class AcceleratedSequenceNet(AccelerateMixin, SequenceNet):
         return SequenceNet.evaluation_step(self, batch, training=training)
 
 
+def _criterion(est) -> dict:
+    """The loss (per sample, weighted by the net) and its arguments."""
+    args = {"criterion__reduction": "none", "criterion__label_smoothing": est.label_smoothing}
+    if est.loss == "focal":
+        return {"criterion": FocalLoss, "criterion__gamma": est.focal_gamma, **args}
+    return {"criterion": torch.nn.CrossEntropyLoss, **args}
+
+
 def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -> SequenceNet:
     """Compose the skorch net for ``est``, a fitted-in-progress SeqAttentionClassifier.
 
@@ -545,9 +553,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         module__downsample=est.downsample_,
-        criterion=torch.nn.CrossEntropyLoss,
-        criterion__reduction="none",
-        criterion__label_smoothing=est.label_smoothing,
+        **_criterion(est),
         optimizer=est.optimizer,
         **optimizer_kwargs(est),
         lr=est.lr,
