@@ -12,6 +12,7 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
+    clone,
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
@@ -130,6 +131,14 @@ class SeqAttentionClassifier(
         What ``decision_threshold="auto"`` maximises: "balanced_accuracy",
         "f1", "accuracy", "matthews_corrcoef", "precision", "recall", or a
         callable ``metric(y_true, y_pred)`` on labels.
+    sampler : imbalanced-learn sampler or SequenceResampler, default=None
+        Resample the training part of the data (after the early-stopping
+        validation split, never the validation part) with any
+        imbalanced-learn sampler, e.g. ``RandomOverSampler()`` or ``SMOTE()``,
+        run on sequences by :class:`~sklearn_seqattn.resampling.SequenceResampler`.
+        Copies keep their sample's loss weight; synthetic sequences get the
+        mean weight of their class. A sampler without a ``random_state`` gets
+        one from this fit's seed.
     standardize : bool, default=True
         Standardise each feature inside the network with the mean and
         standard deviation of the real (non-padded) training steps. The
@@ -289,6 +298,7 @@ class SeqAttentionClassifier(
         focal_gamma=2.0,
         decision_threshold=None,
         threshold_scoring="balanced_accuracy",
+        sampler=None,
         standardize=True,
         mask_value=0.0,
         class_weight=None,
@@ -335,6 +345,7 @@ class SeqAttentionClassifier(
         self.focal_gamma = focal_gamma
         self.decision_threshold = decision_threshold
         self.threshold_scoring = threshold_scoring
+        self.sampler = sampler
         self.standardize = standardize
         self.mask_value = mask_value
         self.class_weight = class_weight
@@ -488,7 +499,10 @@ class SeqAttentionClassifier(
         if not continuing:
             self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         targets = (y_idx, fine_idx, weights)
-        train_ds = self._dataset(seqs, *targets, train_idx)
+        if self.sampler is None:
+            train_ds = self._dataset(seqs, *targets, train_idx)
+        else:
+            train_ds = self._resampled_dataset(seqs, *targets, train_idx, seed)
         valid_ds = None if valid_idx is None else self._dataset(seqs, *targets, valid_idx)
 
         def judge(net):
@@ -521,6 +535,45 @@ class SeqAttentionClassifier(
                 stacklevel=2,
             )
         return self
+
+    def _resampled_dataset(self, seqs, y_idx, fine_idx, weights, train_idx, seed):
+        """The training part resampled by ``sampler``, after the validation split.
+
+        The sampler runs on the training sequences only (through
+        :class:`~sklearn_seqattn.resampling.SequenceResampler`), so no copy or
+        interpolation of a validation sequence is trained on. Original rows keep
+        their loss weight; a synthetic row gets the mean weight of its class's
+        training rows. With fine labels, the fine labels are resampled.
+        """
+        from imblearn.over_sampling import RandomOverSampler
+
+        from .resampling import SequenceResampler
+
+        resampler = self.sampler
+        if not isinstance(resampler, SequenceResampler):
+            resampler = SequenceResampler(resampler, mask_value=self.mask_value)
+        resampler = clone(resampler)
+        inner = resampler.sampler
+        if inner is None:  # SequenceResampler's default, seeded by this fit
+            resampler.set_params(sampler=RandomOverSampler(random_state=seed))
+        elif inner.get_params().get("random_state", 0) is None:
+            resampler.set_params(sampler__random_state=seed)
+        targets = (y_idx if fine_idx is None else fine_idx)[train_idx]
+        part = [seqs.data[i, : seqs.lengths[i]] for i in train_idx]
+        X_res, t_res = resampler.fit_resample(part, targets)
+        t_res = np.asarray(t_res, dtype=np.int64)
+        source = resampler.source_indices_
+        w_train = weights[train_idx]
+        w_res = np.empty(len(t_res))
+        kept = source >= 0
+        w_res[kept] = w_train[source[kept]]
+        for label in np.unique(t_res[~kept]):
+            w_res[~kept & (t_res == label)] = w_train[targets == label].mean()
+        res = check_sequences(X_res, mask_value=self.mask_value)
+        coarse = t_res if fine_idx is None else self.fine_to_coarse_[t_res]
+        return SequenceDataset(
+            res.data, res.lengths, coarse, w_res, None if fine_idx is None else t_res
+        )
 
     def _decision_threshold(self, seqs, y_idx, valid_idx):
         """The threshold ``predict`` uses: given, chosen on the validation split, or None."""

@@ -171,6 +171,13 @@ def check_params(est) -> None:
         raise TypeError(f"verbose must be an int, got {est.verbose!r}.")
     if est.verbose < 0:
         raise ValueError(f"verbose must be >= 0, got {est.verbose}.")
+    if est.sampler is not None and (
+        isinstance(est.sampler, type) or not hasattr(est.sampler, "fit_resample")
+    ):
+        raise TypeError(
+            "sampler must be None or an imbalanced-learn sampler instance (with "
+            f"fit_resample), such as RandomOverSampler(), got {est.sampler!r}."
+        )
     _check_scoring(est.scoring)
     _check_callbacks(est.callbacks)
     if est.accelerator is not None and not hasattr(est.accelerator, "prepare"):

@@ -88,3 +88,30 @@ def test_groups_must_fit_x(seq_data):
         SeqAttentionClassifier(**TINY).fit(X, y, groups=np.zeros(3))
     with pytest.raises(ValueError, match="a single group"):
         SeqAttentionClassifier(**TINY).fit(X, y, groups=np.zeros(len(X)))
+
+
+def test_sampler_resamples_only_the_training_part(seq_data):
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+    X, y, _ = seq_data
+    X = _tagged(X)
+    record = _RecordSplit()
+    clf = SeqAttentionClassifier(
+        **TINY, standardize=False, sampler=RandomOverSampler(), callbacks=[record]
+    )
+    clf.fit(X, y)
+    ids = lambda batches: [int(v // 1000) for b in batches for v in b]  # noqa: E731
+    train_ids, valid_ids = ids(record.train), set(ids(record.valid))
+    assert valid_ids and not set(train_ids) & valid_ids  # no copy of a validation sequence
+    assert len(valid_ids) == 36  # 10% of 360 held out, before resampling
+    training = np.setdiff1d(np.arange(len(X)), list(valid_ids))
+    majority = int((y[training] == 1).sum())
+    assert len(train_ids) // 2 == 2 * majority  # per epoch: both classes at the majority count
+    smote = SeqAttentionClassifier(**TINY, sampler=SMOTE(k_neighbors=3)).fit(X, y)
+    assert smote.predict_proba(X).shape == (len(X), 2)
+
+
+def test_sampler_must_be_a_sampler(seq_data):
+    X, y, _ = seq_data
+    with pytest.raises(TypeError, match="sampler must be None or an imbalanced-learn sampler"):
+        SeqAttentionClassifier(**TINY, sampler="smote").fit(X, y)
