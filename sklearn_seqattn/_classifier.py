@@ -214,8 +214,8 @@ class SeqAttentionClassifier(
         validation loss) is kept, as ``n_init`` does in
         :class:`~sklearn.cluster.KMeans`. Costs ``n_init`` fits; an int above
         1 needs ``early_stopping=True``. "auto" trains one network and, only
-        if :attr:`fit_diagnosis_` says it did not learn (chance level or
-        collapsed, on the validation split), another, up to 3 in all: a fit
+        if :attr:`fit_diagnosis_` says it failed (chance level or collapsed,
+        on the validation split), another, up to 3 in all: a fit
         that learns costs one training, one that fails costs three.
 
     Attributes
@@ -254,10 +254,11 @@ class SeqAttentionClassifier(
         with ``n_init > 1``).
     fit_diagnosis_ : FitDiagnosis
         Whether the fit learned: ``fit_diagnosis_.verdict`` is "learned",
-        "chance" or "collapsed" (computed on the validation split, or on the
-        training data without early stopping); when it is not "learned",
-        ``fit`` also issues a :class:`ChanceLevelWarning` whose message names
-        likely causes and what to try.
+        "inconclusive" (a validation split too small to tell), "chance" or
+        "collapsed" (computed on the validation split, or on the training data
+        without early stopping); for "chance" and "collapsed" ``fit`` also
+        issues a :class:`ChanceLevelWarning` whose message names likely causes
+        and what to try.
     init_scores_ : list of float
         With early stopping, the best validation score of each initialisation
         trained (one entry when ``n_init=1``, or when "auto" stopped after
@@ -528,7 +529,7 @@ class SeqAttentionClassifier(
         if continuing:
             self.fit_diagnosis_ = judge(net)
         self.threshold_ = self._decision_threshold(seqs, y_idx, valid_idx)
-        if not self.fit_diagnosis_.learned:
+        if self.fit_diagnosis_.failed:
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
                 ChanceLevelWarning,
@@ -665,7 +666,7 @@ class SeqAttentionClassifier(
                 best, best_key = net, key
             if auto:
                 verdicts[id(net)] = judge(net)
-                if verdicts[id(net)].learned:
+                if not verdicts[id(net)].failed:
                     break
         return best, scores, verdicts.get(id(best)) or judge(best)
 

@@ -16,6 +16,9 @@ COLLAPSE_SHARE = 0.98
 N_SD_ABOVE_CHANCE = 2.0
 # Training loss within this share of the prior's loss never left the prior.
 PRIOR_LOSS_SHARE = 0.97
+# A split decides "chance" alone only when a model halfway between chance and
+# perfect would clear its threshold; smaller splits need the training loss too.
+DECISIVE_SHARE = 0.5
 
 
 class ChanceLevelWarning(ConvergenceWarning):
@@ -33,10 +36,12 @@ class FitDiagnosis:
 
     Attributes
     ----------
-    verdict : {"learned", "chance", "collapsed"}
+    verdict : {"learned", "inconclusive", "chance", "collapsed"}
         "collapsed": (almost) every sample is predicted as one class;
-        "chance": balanced accuracy is not clearly above chance;
-        "learned": neither.
+        "chance": balanced accuracy is not clearly above chance, on a split
+        large enough to show learning (or the training loss never left the
+        prior's); "inconclusive": the split is too small to tell, while the
+        training loss fell; "learned": clearly above chance.
     basis : {"validation", "training"}
         Samples the verdict was computed on (the early-stopping split, or the
         training data without early stopping).
@@ -76,13 +81,18 @@ class FitDiagnosis:
         """True when the verdict is "learned"."""
         return self.verdict == "learned"
 
+    @property
+    def failed(self) -> bool:
+        """True when the verdict is "chance" or "collapsed" (``fit`` then warns)."""
+        return self.verdict in ("chance", "collapsed")
+
     def __str__(self) -> str:
         head = (
             f"{self.verdict}: balanced accuracy {self.balanced_accuracy:.3f} on "
             f"{self.n_samples} {self.basis} samples (chance {self.chance_level:.3f}, "
             f"better than chance above {self.threshold:.3f})"
         )
-        return head if self.learned else f"{head}. {self.message}"
+        return head if not self.message else f"{head}. {self.message}"
 
 
 def prior_loss(y_idx: np.ndarray, weights: np.ndarray, n_classes: int, smoothing: float) -> float:
@@ -128,13 +138,26 @@ def diagnose_fit(
     min_loss = min(finite_losses) if finite_losses else float("nan")
     stuck = not finite_losses or min_loss >= PRIOR_LOSS_SHARE * prior
     true_majority = counts.max() / counts.sum()
-    if majority >= COLLAPSE_SHARE and true_majority < COLLAPSE_SHARE:
-        verdict = "collapsed"
-    elif accuracy <= threshold:
-        verdict = "chance"
-    else:
+    # Whether the split could show learning at all: judged with a uniform guesser's
+    # spread, which (unlike the model's own) does not vanish for constant predictions.
+    sd_uniform = np.sqrt(np.sum(chance * (1 - chance) / counts)) / len(present)
+    decisive = N_SD_ABOVE_CHANCE * sd_uniform <= DECISIVE_SHARE * (1 - chance)
+    if accuracy > threshold:
         verdict = "learned"
-    message = "" if verdict == "learned" else _advice(verdict, basis, n, stuck, majority)
+    elif not (decisive or stuck):
+        verdict = "inconclusive"
+    elif majority >= COLLAPSE_SHARE and true_majority < COLLAPSE_SHARE:
+        verdict = "collapsed"
+    else:
+        verdict = "chance"
+    if verdict == "inconclusive":
+        message = (
+            f"The {n} {basis} samples are too few to tell a model that learned from one at "
+            "chance, and the training loss fell below that of the class prior; judge the "
+            "model on more held-out data (cross-validation, or X_val)"
+        )
+    else:
+        message = "" if verdict == "learned" else _advice(verdict, basis, n, stuck, majority)
     return FitDiagnosis(
         verdict=verdict,
         basis=basis,

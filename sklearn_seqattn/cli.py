@@ -330,7 +330,7 @@ def _cmd_fit(args) -> int:
         f"classes {clf.classes_.tolist()}; saved to {args.out}"
     )
     print(f"Fit verdict: {clf.fit_diagnosis_}")
-    if not clf.fit_diagnosis_.learned:
+    if clf.fit_diagnosis_.failed:
         print(
             f"seqattn fit: warning: the model did not learn ({clf.fit_diagnosis_.verdict}); "
             "see the verdict above.",

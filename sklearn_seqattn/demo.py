@@ -50,7 +50,7 @@ def run_demo(
         ``balanced_accuracy``, ``roc_auc``, ``baseline_balanced_accuracy``,
         ``attention_on_events`` and ``event_share`` (share of real steps that
         hold an event), ``fit_seconds`` and ``verdict`` (of
-        ``fit_diagnosis_``: "learned", "chance" or "collapsed").
+        ``fit_diagnosis_``: "learned", "inconclusive", "chance" or "collapsed").
     """
     X, y, events = make_sequence_classification(
         n_samples,

@@ -124,3 +124,24 @@ def test_verdict_survives_save_and_load(seq_data, tmp_path):
         clf = SeqAttentionClassifier(**TINY, lr=1e-7, max_epochs=1).fit(X, y)
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "model"))
     assert loaded.fit_diagnosis_ == clf.fit_diagnosis_
+
+
+def test_a_split_too_small_to_tell_is_inconclusive_and_silent():
+    y = np.array([0, 1, 0, 1, 1, 0, 1])
+    pred = np.array([0, 1, 1, 1, 0, 0, 1])  # 5 of 7 right: cannot tell on 7 samples
+    diagnosis = _diagnose(y, pred, losses=[0.6, 0.2], prior=0.69)
+    assert diagnosis.verdict == "inconclusive"
+    assert not diagnosis.failed and not diagnosis.learned
+    assert "too few to tell" in diagnosis.message
+    # The same split with a training loss stuck at the prior's is a failure.
+    stuck = _diagnose(y, pred, losses=[0.70, 0.69], prior=0.69)
+    assert stuck.verdict == "chance" and stuck.failed
+
+
+def test_inconclusive_fit_does_not_warn(seq_data):
+    X, y, _ = seq_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ChanceLevelWarning)
+        clf = SeqAttentionClassifier(**TINY, max_epochs=8, validation_fraction=0.02).fit(X, y)
+    assert clf.fit_diagnosis_.n_samples == 8
+    assert not clf.fit_diagnosis_.failed
