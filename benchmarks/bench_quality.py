@@ -436,7 +436,10 @@ def summary_row(records: list[dict], synthetic: bool) -> dict:
         "min": min(bacc),
         "accuracy": statistics.fmean(x["accuracy"] for x in m),
         "epochs": statistics.fmean(x["epochs"] for x in m) if ours else "",
-        "inits": statistics.fmean(x.get("inits", 1) for x in m) if ours else "",
+        # Runs recorded before "inits" was: blank rather than a guess.
+        "inits": statistics.fmean(x["inits"] for x in m)
+        if ours and all("inits" in x for x in m)
+        else "",
         "fit CPU (s)": statistics.fmean(x["fit_cpu_s"] for x in m),
         "fit wall (s)": statistics.fmean(x["fit_wall_s"] for x in m),
         "predict wall (s)": statistics.fmean(x["predict_wall_s"] for x in m),
