@@ -30,6 +30,7 @@ from ._skorch import (
     build_net,
     set_input_standardization,
     standardization,
+    was_interrupted,
 )
 from ._validation import Sequences, check_classification_y, check_sequences
 
@@ -664,6 +665,8 @@ class SeqAttentionClassifier(
             scores.append(key[0])
             if best_key is None or key > best_key:
                 best, best_key = net, key
+            if was_interrupted(net, len(net.history)):
+                break  # the user stopped training: no further initialisations
             if auto:
                 verdicts[id(net)] = judge(net)
                 if not verdicts[id(net)].failed:

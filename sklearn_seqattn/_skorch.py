@@ -43,6 +43,7 @@ __all__ = [
     "build_net",
     "set_input_standardization",
     "standardization",
+    "was_interrupted",
 ]
 
 # Estimator parameters passed on to SeqAttentionModule.
@@ -105,6 +106,16 @@ def set_input_standardization(module, shift: np.ndarray, scale: np.ndarray) -> N
     with torch.no_grad():
         module.input_shift.copy_(torch.as_tensor(shift))
         module.input_scale.copy_(torch.as_tensor(scale))
+
+
+def was_interrupted(net, n_epochs: int) -> bool:
+    """Whether the last ``partial_fit`` ended before ``max_epochs`` without early stopping.
+
+    skorch ends training silently on ``KeyboardInterrupt`` (Ctrl-C, or a
+    callback raising it), which is also how early stopping stops it.
+    """
+    stopping = dict(net.callbacks_).get("early_stopping")
+    return n_epochs < net.max_epochs and not getattr(stopping, "stopped_", False)
 
 
 def best_epoch_key(history) -> tuple[float, float]:
@@ -306,6 +317,7 @@ class LossOrScoreStopping(EarlyStopping):
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
         self.best_pair_ = (-np.inf, -np.inf)  # (score, -loss) of the epoch to restore
+        self.stopped_ = False  # set when this callback ends training
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
@@ -326,6 +338,7 @@ class LossOrScoreStopping(EarlyStopping):
                     f"improved in the last {self.patience} epochs.",
                     verbose=net.verbose,
                 )
+            self.stopped_ = True
             raise KeyboardInterrupt
 
 
