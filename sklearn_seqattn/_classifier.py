@@ -678,14 +678,29 @@ class SeqAttentionClassifier(
         basis, index = (
             ("validation", valid_idx) if valid_idx is not None else ("training", train_idx)
         )
-        y_pred = self._proba(seqs.take(index), net.module_).argmax(axis=1)
+        proba = self._proba(seqs.take(index), net.module_)
         # The loss is over the network's outputs (the fine labels, when given).
         outputs = y_idx if fine_idx is None else fine_idx
         prior = prior_loss(
             outputs[train_idx], weights[train_idx], len(self.fine_classes_), self.label_smoothing
         )
         losses = [row.get("train_loss", np.nan) for row in net.history]
-        return diagnose_fit(y_idx[index], y_pred, len(self.classes_), basis, losses, prior)
+        # Log-loss of the model and of the (weighted) training class prior on these samples.
+        shares = np.bincount(y_idx[train_idx], weights[train_idx], len(self.classes_))
+        shares = np.clip(shares / shares.sum(), 1e-12, None)
+        w, y_true = weights[index], y_idx[index]
+        picked = np.clip(proba[np.arange(len(index)), y_true], 1e-12, None)
+        model_ll = float(np.sum(w * -np.log(picked)) / max(w.sum(), 1e-12))
+        prior_ll = float(np.sum(w * -np.log(shares[y_true])) / max(w.sum(), 1e-12))
+        return diagnose_fit(
+            y_true,
+            proba.argmax(axis=1),
+            len(self.classes_),
+            basis,
+            losses,
+            prior,
+            (model_ll, prior_ll),
+        )
 
     def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
         """Per-sample loss weight: class weight of its label times its sample weight."""

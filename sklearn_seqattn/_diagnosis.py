@@ -121,8 +121,15 @@ def diagnose_fit(
     basis: str,
     train_losses,
     prior: float,
+    log_loss_vs_prior: tuple[float, float] | None = None,
 ) -> FitDiagnosis:
-    """Judge a fit from its predictions on ``basis`` samples and its training losses."""
+    """Judge a fit from its predictions on ``basis`` samples and its training losses.
+
+    ``log_loss_vs_prior`` is the (weighted) log-loss of the model's
+    probabilities on those samples and that of predicting the training class
+    prior; on a split too small for the accuracy to tell, a model no better
+    than the prior in log-loss is at chance.
+    """
     n = len(y_true)
     accuracy, present = _balanced_accuracy(y_true, y_pred, n_classes)
     counts = np.bincount(y_true, minlength=n_classes)[present]
@@ -144,7 +151,7 @@ def diagnose_fit(
     decisive = N_SD_ABOVE_CHANCE * sd_uniform <= DECISIVE_SHARE * (1 - chance)
     if accuracy > threshold:
         verdict = "learned"
-    elif not (decisive or stuck):
+    elif not (decisive or stuck or _no_better_than_prior(log_loss_vs_prior)):
         verdict = "inconclusive"
     elif majority >= COLLAPSE_SHARE and true_majority < COLLAPSE_SHARE:
         verdict = "collapsed"
@@ -170,6 +177,13 @@ def diagnose_fit(
         prior_loss=float(prior),
         message=message,
     )
+
+
+def _no_better_than_prior(log_loss_vs_prior) -> bool:
+    if log_loss_vs_prior is None:
+        return False
+    model, prior = log_loss_vs_prior
+    return not model < prior
 
 
 def _advice(verdict: str, basis: str, n: int, stuck: bool, majority: float) -> str:

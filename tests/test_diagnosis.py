@@ -145,3 +145,12 @@ def test_inconclusive_fit_does_not_warn(seq_data):
         clf = SeqAttentionClassifier(**TINY, max_epochs=8, validation_fraction=0.02).fit(X, y)
     assert clf.fit_diagnosis_.n_samples == 8
     assert not clf.fit_diagnosis_.failed
+
+
+def test_small_split_no_better_than_the_prior_in_log_loss_is_chance():
+    y = np.array([0, 1, 0, 1, 1, 0, 1])
+    pred = np.array([0, 1, 1, 1, 0, 0, 1])
+    worse = diagnose_fit(y, pred, 2, "validation", [0.6, 0.2], 0.69, (0.95, 0.69))
+    assert worse.verdict == "chance" and worse.failed
+    better = diagnose_fit(y, pred, 2, "validation", [0.6, 0.2], 0.69, (0.40, 0.69))
+    assert better.verdict == "inconclusive"
