@@ -275,6 +275,10 @@ class SeqAttentionClassifier(
     (2, 2)
     """
 
+    # Metadata routing: ``groups`` given to a CV splitter is not passed to fit unless
+    # asked for with ``set_fit_request(groups=True)`` (a group-aware validation split).
+    __metadata_request__fit = {"groups": False}  # noqa: RUF012
+
     def __init__(
         self,
         *,
@@ -411,6 +415,8 @@ class SeqAttentionClassifier(
             stopping, the validation split then holds whole groups: no group
             is on both sides (a stratified group split, as
             :class:`~sklearn.model_selection.StratifiedGroupKFold` makes).
+            With metadata routing, ``groups`` passed to a cross-validation
+            reach ``fit`` only after ``set_fit_request(groups=True)``.
         X_val, y_val : default=None
             A validation set of your own for early stopping, instead of a
             split of ``X``: every sequence of ``X`` is trained on. As for
