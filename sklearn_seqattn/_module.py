@@ -415,3 +415,14 @@ class SeqAttentionModule(nn.Module):
         ).reshape(batch, windows, -1)  # (batch, time', time)
         rows = keys.repeat_interleave(self.downsample, dim=1)[:, : real.shape[1]]
         return rows * real[:, :, None]
+
+
+def state_on_meta(**kwargs) -> dict[str, torch.Tensor]:
+    """The ``state_dict`` of ``SeqAttentionModule(**kwargs)`` on torch's "meta" device.
+
+    Shapes and dtypes only, nothing allocated: sizes can be checked before
+    a network is built for real (untrusted saved models, command-line
+    settings).
+    """
+    with torch.device("meta"):
+        return SeqAttentionModule(**kwargs).state_dict()

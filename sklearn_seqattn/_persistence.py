@@ -61,6 +61,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._diagnosis import FitDiagnosis
+from ._module import state_on_meta
 
 __all__ = ["FORMAT_VERSION", "load_estimator", "read_config", "save_estimator"]
 
@@ -626,8 +627,7 @@ def _expected_tensors(estimator, n_features: int, where: str) -> dict[str, tuple
                     f"a saved model has at most {limit:,}."
                 )
     try:
-        with torch.device("meta"):
-            state = net.module(**kwargs).state_dict()
+        state = state_on_meta(**kwargs)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{CONFIG_FILE} in {where} describes no valid network: {exc}") from None
     total = sum(t.numel() for t in state.values())

@@ -264,19 +264,16 @@ def _load_model(model_dir: str):
 
 def _check_network_size(clf, X) -> None:
     """Refuse settings whose network would not fit in memory, before anything is allocated."""
-    import torch
-
-    from ._module import SeqAttentionModule
+    from ._module import state_on_meta
     from ._skorch import MODULE_PARAMS
 
     n_features = X.shape[-1] if getattr(X, "ndim", 0) == 3 else 1
     kwargs = {name: getattr(clf, name) for name in MODULE_PARAMS}
     try:
-        with torch.device("meta"):  # shapes only, nothing allocated
-            module = SeqAttentionModule(n_features, 2, **kwargs)
+        state = state_on_meta(n_features=n_features, n_classes=2, **kwargs)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise CLIError(f"invalid parameter: {exc}") from None
-    total = sum(p.numel() for p in module.parameters())
+    total = sum(t.numel() for t in state.values())
     if total > MAX_WEIGHTS:
         raise CLIError(
             f"invalid parameter: these settings make a network of {total:,} weights, over "
