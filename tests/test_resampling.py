@@ -309,3 +309,28 @@ def test_bad_input_errors(uneven):
         SequenceResampler().fit_resample([np.ones((3, 3)), np.ones((3, 2))], [0, 1])
     with pytest.raises(ValueError, match="Unknown label type"):
         SequenceResampler().fit_resample(X, np.linspace(0, 1, len(X)))
+
+
+def test_sample_weight_follows_the_rows():
+    X, y = make_sequence_classification(
+        n_samples=40,
+        n_timesteps=10,
+        n_features=3,
+        weights=[0.25, 0.75],
+        event_length=2,
+        random_state=0,
+    )
+    weights = np.arange(1.0, 41.0)
+    ros = SequenceResampler(RandomOverSampler(random_state=0))
+    ros.fit_resample(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(ros.sample_weight_, weights[ros.source_indices_])
+    smote = SequenceResampler(SMOTE(k_neighbors=3, random_state=0))
+    smote.fit_resample(X, y, sample_weight=weights)
+    new = smote.source_indices_ < 0
+    assert new.any()
+    np.testing.assert_allclose(smote.sample_weight_[new], weights[y == 0].mean())
+    kept = ~new
+    np.testing.assert_array_equal(smote.sample_weight_[kept], weights[smote.source_indices_[kept]])
+    assert SequenceResampler().fit(X, y).sample_weight_ is None
+    with pytest.raises(ValueError, match="sample_weight must hold 40 finite"):
+        ros.fit_resample(X, y, sample_weight=-weights)

@@ -70,6 +70,9 @@ class SequenceResampler(BaseSampler):
         samples to generate or keep.
     source_indices_ : ndarray of int, shape (n_samples_resampled,)
         Index in ``X`` of each returned sequence, or -1 for a synthetic one.
+    sample_weight_ : ndarray of shape (n_samples_resampled,) or None
+        The weights given to ``fit_resample``, following their rows (see
+        there); None when none were given.
     n_features_in_ : int
         Number of features per step.
 
@@ -119,7 +122,7 @@ class SequenceResampler(BaseSampler):
             )
         return clone(self.sampler)
 
-    def fit_resample(self, X, y):
+    def fit_resample(self, X, y, sample_weight=None):
         """Resample the sequences ``X`` and their labels ``y``.
 
         Parameters
@@ -129,6 +132,11 @@ class SequenceResampler(BaseSampler):
             Sequences; see Notes for the data contract.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the sequences. They follow their rows into
+            ``sample_weight_``: a kept or repeated sequence keeps its weight,
+            a synthetic one gets the mean weight of its class's input
+            sequences. Pass ``sample_weight_`` on to the classifier's ``fit``.
 
         Returns
         -------
@@ -140,7 +148,11 @@ class SequenceResampler(BaseSampler):
         sampler = self._check_params()
         seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=True)
         y_in, y = y, check_classification_y(y, len(seqs), type(self).__name__, warn=False)
+        weights = _check_weights(sample_weight, len(seqs))
         data, lengths, positions, y_res = self._fit_resample(sampler, seqs, y)
+        self.sample_weight_ = (
+            None if weights is None else _follow_rows(weights, y, y_res, self.source_indices_)
+        )
         self.sampler_ = sampler
         self.sampling_strategy_ = getattr(sampler, "sampling_strategy_", None)
         if isinstance(y_in, list):  # as imbalanced-learn: labels come back in y's type
@@ -220,6 +232,29 @@ class SequenceResampler(BaseSampler):
         tags.input_tags.dataframe = False
         tags.input_tags.allow_nan = is_nan(self.mask_value)
         return tags
+
+
+def _check_weights(sample_weight, n_samples: int):
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(
+            f"sample_weight must hold {n_samples} finite, non-negative weights, one per "
+            f"sequence; got shape {weights.shape}."
+        )
+    return weights
+
+
+def _follow_rows(weights, y, y_res, source) -> np.ndarray:
+    """Each output row's weight: its source row's, or its class's mean for a new row."""
+    out = np.empty(len(source))
+    kept = source >= 0
+    out[kept] = weights[source[kept]]
+    y_res = np.asarray(y_res)
+    for label in np.unique(y_res[~kept]):
+        out[~kept & (y_res == label)] = weights[np.asarray(y) == label].mean()
+    return out
 
 
 def _picks_rows_blindly(sampler) -> bool:
