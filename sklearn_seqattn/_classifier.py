@@ -568,15 +568,10 @@ class SeqAttentionClassifier(
             resampler.set_params(sampler__random_state=seed)
         targets = (y_idx if fine_idx is None else fine_idx)[train_idx]
         part = [seqs.data[i, : seqs.lengths[i]] for i in train_idx]
-        X_res, t_res = resampler.fit_resample(part, targets)
+        # The resampler carries the weights along its rows (sample_weight_).
+        X_res, t_res = resampler.fit_resample(part, targets, sample_weight=weights[train_idx])
         t_res = np.asarray(t_res, dtype=np.int64)
-        source = resampler.source_indices_
-        w_train = weights[train_idx]
-        w_res = np.empty(len(t_res))
-        kept = source >= 0
-        w_res[kept] = w_train[source[kept]]
-        for label in np.unique(t_res[~kept]):
-            w_res[~kept & (t_res == label)] = w_train[targets == label].mean()
+        w_res = resampler.sample_weight_
         res = check_sequences(X_res, mask_value=self.mask_value)
         coarse = t_res if fine_idx is None else self.fine_to_coarse_[t_res]
         return SequenceDataset(
