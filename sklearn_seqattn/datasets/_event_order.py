@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._synthetic import _class_counts
+from ._synthetic import _check_counts, _class_counts
 
 __all__ = ["make_event_order_classification"]
 
@@ -78,13 +78,11 @@ def make_event_order_classification(
     ((20, 100, 10), 14)
     """
     rng = check_random_state(random_state)
-    for name, value, low in [
-        ("n_samples", n_samples, 1),
-        ("event_length", event_length, 1),
-        ("n_event_features", n_event_features, 1),
-    ]:
-        if int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    _check_counts(
+        n_samples=(n_samples, 1),
+        event_length=(event_length, 1),
+        n_event_features=(n_event_features, 1),
+    )
     if 2 * n_event_features > n_features:
         raise ValueError(
             f"n_features={n_features} is too few for two events on n_event_features="

@@ -12,6 +12,13 @@ from sklearn.utils import check_random_state
 __all__ = ["make_sequence_classification"]
 
 
+def _check_counts(**counts) -> None:
+    """Each ``name=(value, low)`` must be an integer of at least ``low``."""
+    for name, (value, low) in counts.items():
+        if int(value) != value or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+
+
 def _class_counts(n_samples: int, n_classes: int, weights) -> np.ndarray:
     if weights is None:
         weights = np.full(n_classes, 1.0 / n_classes)
@@ -106,15 +113,13 @@ def make_sequence_classification(
     ((50, 30, 32), [0, 1])
     """
     rng = check_random_state(random_state)
-    for name, value, low in [
-        ("n_samples", n_samples, 1),
-        ("n_timesteps", n_timesteps, 2),
-        ("n_features", n_features, 1),
-        ("n_classes", n_classes, 2),
-        ("event_length", event_length, 1),
-    ]:
-        if int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    _check_counts(
+        n_samples=(n_samples, 1),
+        n_timesteps=(n_timesteps, 2),
+        n_features=(n_features, 1),
+        n_classes=(n_classes, 2),
+        event_length=(event_length, 1),
+    )
     if padding not in ("post", "pre"):
         raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}.")
     n_motifs = next(m for m in itertools.count(2) if math.factorial(m) >= n_classes)
