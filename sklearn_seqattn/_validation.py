@@ -48,12 +48,17 @@ class Sequences:
         Original time index of each step of ``data``.
     n_timesteps : int
         Length of the caller's time axis (outputs per step use it).
+    kind : {"3d", "2d", "list", "list1d"}
+        The input read: a 3-D array, a 2-D array of univariate sequences, a
+        ragged list, or a ragged list of 1-D (univariate) items. Outputs in
+        the caller's form follow it.
     """
 
     data: np.ndarray
     lengths: np.ndarray
     positions: np.ndarray
     n_timesteps: int
+    kind: str = "3d"
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -71,12 +76,17 @@ class Sequences:
             np.concatenate([self.lengths, other.lengths]),
             np.concatenate([widen(self.positions), widen(other.positions)]),
             max(self.n_timesteps, other.n_timesteps),
+            self.kind,
         )
 
     def take(self, indices) -> Sequences:
         """Return the samples at ``indices``."""
         return Sequences(
-            self.data[indices], self.lengths[indices], self.positions[indices], self.n_timesteps
+            self.data[indices],
+            self.lengths[indices],
+            self.positions[indices],
+            self.n_timesteps,
+            self.kind,
         )
 
     def scatter_steps(self, values: np.ndarray) -> np.ndarray:
@@ -301,7 +311,8 @@ def check_sequences(
         n, width = lengths.shape[0], data.shape[1]
         positions = np.broadcast_to(np.arange(width, dtype=np.int64), (n, width))
         _check_features(estimator, data.shape[2], reset, input_name=input_name)
-        return Sequences(data, lengths, np.ascontiguousarray(positions), width)
+        kind = "list1d" if all(np.ndim(item) == 1 for item in X) else "list"
+        return Sequences(data, lengths, np.ascontiguousarray(positions), width, kind)
 
     if sparse.issparse(X):
         raise TypeError(
@@ -367,6 +378,7 @@ def check_sequences(
         lengths,
         np.ascontiguousarray(positions[:, :width]),
         n_timesteps,
+        "2d" if univariate else "3d",
     )
 
 

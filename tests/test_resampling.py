@@ -21,7 +21,7 @@ from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 from sklearn_seqattn.preprocessing import SequenceScaler
 from sklearn_seqattn.resampling import SequenceResampler
-from sklearn_seqattn.resampling._encoding import RowCodec, resample_steps
+from sklearn_seqattn.resampling._encoding import RowCodec, interpolated_lengths, resample_steps
 
 UNIVARIATE = "2-D X is read as univariate (n_samples, n_timesteps) sequences: n_features_in_ is 1"
 EXPECTED_FAILED = {
@@ -220,9 +220,15 @@ def test_resample_steps_and_codec():
     assert (longer[0, 5:] == 0).all()
     codec = RowCodec.for_lengths(np.array([3, 6]), 2)
     assert codec.warped and codec.width == 6
-    data_back, lengths = codec.decode(codec.encode(data, np.array([3, 6])))
+    rows = codec.encode(data, np.array([3, 6]))
+    assert rows.shape == (2, 12)  # values only: no length column
+    lengths = interpolated_lengths(rows, np.array([3, 6]), rows)
     assert_array_equal(lengths, [3, 6])
+    data_back = codec.decode(rows, lengths)
     assert_allclose(data_back, data, atol=1e-12)
+    # A row a third of the way from the first row to the second: length 3 + (6 - 3) / 3.
+    third = rows[0] + (rows[1] - rows[0]) / 3
+    assert_array_equal(interpolated_lengths(rows, np.array([3, 6]), third[None]), [4])
 
 
 def test_pre_padded_input_stays_pre_padded():

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._data import padding_mask, take_rows
+from .._data import take_rows
+from .._layout import padded_like_input
+from .._validation import check_sequences
 from ._base import find_classifier, import_pyplot
 
 __all__ = ["AttentionDisplay"]
 
 _VIEWS = ("heatmap", "input", "relevance")
-
-
-def _as_padded(X, width: int, mask_value: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``X`` as a float ``(n, width, n_features)`` array and its padding mask."""
-    if isinstance(X, (list, tuple)):
-        items = [np.asarray(x, dtype=float) for x in X]
-        items = [x[:, None] if x.ndim == 1 else x for x in items]
-        out = np.zeros((len(items), width, items[0].shape[1]))
-        padding = np.ones((len(items), width), dtype=bool)
-        for i, x in enumerate(items):
-            out[i, : len(x)] = x
-            padding[i, : len(x)] = False
-        return out, padding
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 2:
-        X = X[:, :, None]
-    return X, padding_mask(X, mask_value)
 
 
 class AttentionDisplay:
@@ -170,7 +155,8 @@ class AttentionDisplay:
             )
         X_shown = take_rows(Xt, sample_indices)
         weights = clf.attention_weights(X_shown)
-        X_shown, padding = _as_padded(X_shown, weights.shape[1], clf.mask_value)
+        # The shown sequences on the time axis of their weights, parsed as fit parses X.
+        X_shown, padding = padded_like_input(check_sequences(X_shown, mask_value=clf.mask_value))
         if events is not None:
             events = np.asarray(events, dtype=bool)[sample_indices][:, : weights.shape[1]]
         labels = [f"#{i}" for i in sample_indices]

@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._layout import is_nan, keep_real_steps
 from .._params import _check_int, _check_real
 from .._validation import check_mask_value, check_sequences
-from ._layout import input_kind, is_nan, keep_real_steps
 
 __all__ = ["SequencePadder"]
 
@@ -142,7 +142,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         out = np.full((n, length, n_features), self.mask_value, dtype=np.float32)
         values = np.take_along_axis(seqs.data, source[:, :, None], axis=1)[real]
         out[real] = keep_real_steps(values, self.mask_value)
-        return out[:, :, 0] if input_kind(X) == "2d" else out
+        return out[:, :, 0] if seqs.kind == "2d" else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

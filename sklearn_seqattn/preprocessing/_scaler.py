@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._data import lengths_to_mask
+from .._layout import format_like, is_nan
 from .._validation import check_mask_value, check_sequences
-from ._layout import format_like, is_nan
 
 __all__ = ["SequenceScaler"]
 
@@ -162,7 +162,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             data = (data - self.center_) / self.scale_
         else:
             data = data * self.scale_ + self.center_
-        return format_like(X, seqs, data, self.mask_value)
+        return format_like(seqs, data, self.mask_value)
 
     def transform(self, X):
         """Scale the real steps of ``X``; padding stays ``mask_value``.

@@ -4,10 +4,11 @@ An imbalanced-learn sampler sees ``(n_samples, n_columns)``. Sequences of one
 length ``L`` become their ``L * n_features`` real values, so SMOTE-like
 interpolation works step by step. Sequences of different lengths are first
 resampled in time to a common grid of ``L = max length`` steps (linear
-interpolation between neighbouring real steps; padding is never read), and
-their length is appended as one more, down-weighted column: a sampler that
-interpolates rows also interpolates lengths with the same factor, which is
-how a synthetic sequence gets its length back.
+interpolation between neighbouring real steps; padding is never read). Rows
+hold sequence values only. A synthetic row gets its length from the input
+rows it was made from: when it lies on the segment between two input rows
+(SMOTE and its kin interpolate so), its length is interpolated with the same
+factor; otherwise it takes the length of the nearest input row.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 
 from .._data import lengths_to_mask
 
-__all__ = ["RowCodec", "resample_steps"]
+__all__ = ["RowCodec", "interpolated_lengths", "resample_steps"]
 
-# Weight of the length column: small enough to leave neighbour searches to the
-# sequence values, large enough to keep float64 precision after division.
-LENGTH_WEIGHT = 1e-6
+# Input rows searched, nearest first, for the segment a synthetic row lies on.
+N_CANDIDATES = 10
+# Distance from a segment, relative to the row's scale, that still counts as on it.
+ON_SEGMENT_TOLERANCE = 1e-6
 
 
 def resample_steps(data: np.ndarray, lengths: np.ndarray, new_lengths: np.ndarray, width: int):
@@ -71,8 +73,7 @@ class RowCodec:
         Steps per encoded sequence (the longest length).
     n_features : int
     warped : bool
-        Whether lengths differ, so rows hold time-resampled sequences plus a
-        length column.
+        Whether lengths differ, so rows hold time-resampled sequences.
     """
 
     width: int
@@ -84,20 +85,57 @@ class RowCodec:
         return cls(int(lengths.max()), int(n_features), bool(lengths.min() != lengths.max()))
 
     def encode(self, data: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Rows of shape ``(n_samples, width * n_features [+ 1])``, float64."""
+        """Rows of shape ``(n_samples, width * n_features)``, float64."""
         n = len(lengths)
         if not self.warped:
             return data[:, : self.width].reshape(n, -1).astype(np.float64)
         grid = resample_steps(data, lengths, np.full(n, self.width), self.width)
-        return np.hstack([grid.reshape(n, -1), LENGTH_WEIGHT * lengths[:, None].astype(float)])
+        return grid.reshape(n, -1)
 
-    def decode(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Post-padded ``(n, width, n_features)`` sequences and their lengths from rows."""
+    def decode(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Post-padded ``(n, width, n_features)`` sequences of ``lengths`` steps from rows."""
         n = len(rows)
-        values = rows[:, : self.width * self.n_features].reshape(n, self.width, self.n_features)
+        values = rows.reshape(n, self.width, self.n_features)
         if not self.warped:
-            return values, np.full(n, self.width, dtype=np.int64)
-        lengths = np.rint(rows[:, -1] / LENGTH_WEIGHT)
-        lengths = np.clip(np.nan_to_num(lengths, nan=1.0), 1, self.width).astype(np.int64)
-        full = np.full(n, self.width)
-        return resample_steps(values, full, lengths, self.width), lengths
+            return values
+        return resample_steps(values, np.full(n, self.width), lengths, self.width)
+
+
+def interpolated_lengths(flat: np.ndarray, lengths: np.ndarray, new_rows: np.ndarray) -> np.ndarray:
+    """Lengths of synthetic rows, from the input rows they were made from.
+
+    For each new row ``r``, the input row ``a`` nearest to it and the
+    ``N_CANDIDATES`` nearest rows ``b`` are tried as the ends of a segment:
+    when ``r = a + t * (b - a)`` holds (to ``ON_SEGMENT_TOLERANCE``) with
+    ``0 <= t <= 1``, the length is ``round(len_a + t * (len_b - len_a))``.
+    Otherwise (a prototype or centroid) it is ``len_a``.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n_samples, n_columns)
+        The input rows.
+    lengths : ndarray of int, shape (n_samples,)
+        Their sequences' lengths.
+    new_rows : ndarray of shape (n_new, n_columns)
+
+    Returns
+    -------
+    ndarray of int64, shape (n_new,)
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(N_CANDIDATES + 1, len(flat))
+    _, near = NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(new_rows)
+    out = lengths[near[:, 0]].astype(np.float64)
+    for i, (r, candidates) in enumerate(zip(new_rows, near, strict=True)):
+        a = flat[candidates[0]]
+        d = flat[candidates[1:]] - a  # (k - 1, n_columns): segments from a
+        norm = np.einsum("ij,ij->i", d, d)
+        t = np.where(norm > 0, d @ (r - a) / np.maximum(norm, 1e-300), 0.0)
+        miss = np.abs(a + t[:, None] * d - r).max(axis=1)
+        scale = max(np.abs(r).max(), np.abs(a).max(), 1.0)
+        fits = (t >= 0) & (t <= 1) & (miss <= ON_SEGMENT_TOLERANCE * scale) & (norm > 0)
+        if fits.any():
+            j = np.flatnonzero(fits)[np.argmin(miss[fits])]
+            out[i] += t[j] * (lengths[candidates[1 + j]] - out[i])
+    return np.clip(np.rint(out), 1, None).astype(np.int64)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 
+from .._layout import is_nan, scatter_to_layout, to_list
 from .._validation import Sequences, check_classification_y, check_mask_value, check_sequences
-from ..preprocessing._layout import input_kind, is_nan, scatter_to_layout, to_list
-from ._encoding import RowCodec
+from ._encoding import RowCodec, interpolated_lengths
 
 __all__ = ["SequenceResampler"]
 
@@ -107,6 +109,13 @@ class SequenceResampler(BaseSampler):
         self.mask_value = mask_value
         self.unequal_lengths = unequal_lengths
 
+    # imbalanced-learn's fit_resample template reads the strategy from here; the
+    # wrapped sampler holds the real one ("bypass": not checked against y).
+    _sampling_type = "bypass"
+    sampling_strategy = "auto"
+    # Parameters are checked by _check_params, with messages that name the fix.
+    _parameter_constraints: ClassVar[dict] = {}
+
     def _check_params(self):
         check_mask_value(self.mask_value)
         if self.unequal_lengths not in UNEQUAL_LENGTHS:
@@ -121,6 +130,11 @@ class SequenceResampler(BaseSampler):
                 f"method, such as SMOTE(), got {self.sampler!r}."
             )
         return clone(self.sampler)
+
+    def _check_X_y(self, X, y, accept_sparse=None):
+        """imbalanced-learn's validation hook: ``X`` parsed as sequences, ``y`` as labels."""
+        seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=True)
+        return seqs, check_classification_y(y, len(seqs), type(self).__name__, warn=False), False
 
     def fit_resample(self, X, y, sample_weight=None):
         """Resample the sequences ``X`` and their labels ``y``.
@@ -145,26 +159,20 @@ class SequenceResampler(BaseSampler):
         y_resampled : ndarray of shape (n_samples_resampled,)
             Their labels (a list when ``y`` is a list).
         """
-        sampler = self._check_params()
-        seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=True)
-        y_in, y = y, check_classification_y(y, len(seqs), type(self).__name__, warn=False)
-        weights = _check_weights(sample_weight, len(seqs))
-        data, lengths, positions, y_res = self._fit_resample(sampler, seqs, y)
-        self.sample_weight_ = (
-            None if weights is None else _follow_rows(weights, y, y_res, self.source_indices_)
-        )
-        self.sampler_ = sampler
-        self.sampling_strategy_ = getattr(sampler, "sampling_strategy_", None)
-        if isinstance(y_in, list):  # as imbalanced-learn: labels come back in y's type
-            y_res = y_res.tolist()
-        kind = input_kind(X)
-        if kind.startswith("list"):
-            return to_list(data, lengths, univariate=kind == "list1d"), y_res
-        out = scatter_to_layout(data, lengths, positions, seqs.n_timesteps, self.mask_value)
-        return (out[:, :, 0] if kind == "2d" else out), y_res
+        self._check_params()
+        if y is None:  # before imbalanced-learn's own check, which would not name y
+            check_classification_y(y, 0, type(self).__name__)
+        X_res, y_res = super().fit_resample(X, y, sample_weight=sample_weight)
+        if isinstance(X_res, np.ndarray) and X_res.dtype == object:  # ragged input
+            X_res = list(X_res)
+        return X_res, y_res
 
     def fit(self, X, y):
         """Fit the sampler on ``X`` and ``y``; use :meth:`fit_resample` to get the samples.
+
+        Unlike imbalanced-learn's samplers, whose ``fit`` only checks the
+        input, this runs the resampling, so that ``source_indices_`` and the
+        other fitted attributes describe it.
 
         Parameters
         ----------
@@ -181,12 +189,32 @@ class SequenceResampler(BaseSampler):
         self.fit_resample(X, y)
         return self
 
-    def _fit_resample(self, sampler, seqs: Sequences, y):
-        """Resample compact sequences; return compact data, lengths, positions and labels."""
+    def _fit_resample(self, X: Sequences, y: np.ndarray, sample_weight=None):
+        """Resample validated sequences; return them in the caller's form, and the labels."""
+        sampler = self._check_params()
+        weights = _check_weights(sample_weight, len(X))
+        data, lengths, positions, y_res = self._resample(sampler, X, y)
+        self.sample_weight_ = (
+            None if weights is None else _follow_rows(weights, y, y_res, self.source_indices_)
+        )
+        self.sampler_ = sampler
+        self.sampling_strategy_ = getattr(sampler, "sampling_strategy_", None)
+        if X.kind.startswith("list"):
+            items = to_list(data, lengths, univariate=X.kind == "list1d")
+            # An object array, which imbalanced-learn's template passes through.
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out, y_res
+        out = scatter_to_layout(data, lengths, positions, X.n_timesteps, self.mask_value)
+        return (out[:, :, 0] if X.kind == "2d" else out), y_res
+
+    def _resample(self, sampler, seqs: Sequences, y):
+        """Run ``sampler``; return compact data, lengths, positions and labels."""
         if _picks_rows_blindly(sampler):
+            # It chooses rows without reading them: a column of indices stands in.
             stand_in = np.arange(len(seqs), dtype=np.float64)[:, None]
-            rows, y_res = sampler.fit_resample(stand_in, y)
-            source = np.asarray(rows)[:, 0].astype(np.int64)
+            _, y_res = sampler.fit_resample(stand_in, y)
+            source = np.asarray(sampler.sample_indices_, dtype=np.int64)
             self.source_indices_ = source
             return (
                 seqs.data[source],
@@ -211,7 +239,7 @@ class SequenceResampler(BaseSampler):
                 f"{type(sampler).__name__}.fit_resample returned X of shape {rows.shape}; "
                 f"SequenceResampler needs rows of {flat.shape[1]} columns, as given."
             )
-        source = _match_rows(flat, rows)
+        source = _source_rows(sampler, flat, rows)
         self.source_indices_ = source
         new = source < 0
         data = np.zeros((len(rows), *seqs.data.shape[1:]), dtype=np.float64)
@@ -221,7 +249,8 @@ class SequenceResampler(BaseSampler):
         lengths[~new] = seqs.lengths[source[~new]]
         positions[~new] = seqs.positions[source[~new]]
         if new.any():
-            data[new], lengths[new] = codec.decode(rows[new])
+            lengths[new] = interpolated_lengths(flat, seqs.lengths, rows[new])
+            data[new] = codec.decode(rows[new], lengths[new])
             positions[new] = _new_positions(seqs, lengths[new])
         return data, lengths, positions, np.asarray(y_res)
 
@@ -264,8 +293,18 @@ def _picks_rows_blindly(sampler) -> bool:
     return isinstance(sampler, RandomOverSampler) and sampler.shrinkage is None
 
 
-def _match_rows(flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Index of the input row each output row equals exactly, or -1 for a new row."""
+def _source_rows(sampler, flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Index of the input row behind each output row, or -1 for a new row.
+
+    Samplers that select rows say which in ``sample_indices_``; a row that
+    differs from the one named there (a smoothed bootstrap adds noise) is
+    new. The others (SMOTE and its kin, combinations, prototype generation)
+    do not: their output rows are matched to input rows by exact equality.
+    """
+    indices = getattr(sampler, "sample_indices_", None)
+    if indices is not None and len(indices) == len(rows):
+        source = np.asarray(indices, dtype=np.int64)
+        return np.where((rows == flat[source]).all(axis=1), source, -1)
     first = {}
     for i in range(len(flat) - 1, -1, -1):
         first[flat[i].tobytes()] = i

@@ -1,10 +1,11 @@
 """Returning sequences in the caller's layout after working on the compact one.
 
-Transformers and resamplers parse ``X`` with
-:func:`~sklearn_seqattn._validation.check_sequences`, which yields post-padded
-real steps plus the original time index of each step. The functions here put
-results back: as an array padded with ``mask_value`` at the caller's step
-positions, as a 2-D array for univariate input, or as a ragged list.
+:func:`~sklearn_seqattn._validation.check_sequences` (the one parser of ``X``)
+yields post-padded real steps, the original time index of each step and the
+kind of input it read (:attr:`Sequences.kind`). The functions here put results
+back: as an array padded with ``mask_value`` at the caller's step positions,
+as a 2-D array for univariate input, or as a ragged list. Transformers,
+resamplers and displays share them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import numbers
 
 import numpy as np
 
-from .._data import lengths_to_mask
-from .._validation import Sequences
+from ._data import lengths_to_mask
+from ._validation import Sequences
 
 __all__ = [
     "format_like",
-    "input_kind",
     "is_nan",
     "keep_real_steps",
     "scatter_to_layout",
@@ -29,20 +29,6 @@ __all__ = [
 def is_nan(value) -> bool:
     """Whether ``value`` is a NaN real number (False for anything else)."""
     return isinstance(value, numbers.Real) and bool(np.isnan(value))
-
-
-def input_kind(X) -> str:
-    """How :func:`check_sequences` read ``X``: ``"list"``, ``"list1d"``, ``"2d"`` or ``"3d"``.
-
-    ``"list1d"`` is a ragged list whose items are all 1-D (univariate).
-    Call it after ``check_sequences`` has accepted ``X``.
-    """
-    if isinstance(X, (list, tuple)) and not np.isscalar(X[0]):
-        return "list1d" if all(np.ndim(item) == 1 for item in X) else "list"
-    ndim = getattr(X, "ndim", None)
-    if not isinstance(ndim, int):
-        ndim = np.asarray(X).ndim
-    return "2d" if ndim == 2 else "3d"
 
 
 def keep_real_steps(values: np.ndarray, mask_value: float) -> np.ndarray:
@@ -115,14 +101,26 @@ def to_list(data: np.ndarray, lengths: np.ndarray, univariate: bool = False) -> 
     return [item[:, 0] for item in items] if univariate else items
 
 
-def format_like(X, seqs: Sequences, data: np.ndarray, mask_value: float):
-    """Return compact per-step ``data`` (aligned with ``seqs``) in the form of the caller's ``X``.
+def format_like(seqs: Sequences, data: np.ndarray, mask_value: float):
+    """Return compact per-step ``data`` (aligned with ``seqs``) in the form ``seqs`` was read from.
 
     Arrays keep their shape and padding positions, 2-D stays 2-D, and a ragged
     list gives a list (of 1-D arrays when its items were 1-D).
     """
-    kind = input_kind(X)
-    if kind.startswith("list"):
-        return to_list(data, seqs.lengths, univariate=kind == "list1d")
+    if seqs.kind.startswith("list"):
+        return to_list(data, seqs.lengths, univariate=seqs.kind == "list1d")
     out = scatter_to_layout(data, seqs.lengths, seqs.positions, seqs.n_timesteps, mask_value)
-    return out[:, :, 0] if kind == "2d" else out
+    return out[:, :, 0] if seqs.kind == "2d" else out
+
+
+def padded_like_input(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
+    """The sequences on the caller's time axis, zero on padding, and the padding mask.
+
+    Returns ``(values, padding)``: ``values`` of shape
+    ``(n_samples, n_timesteps, n_features)`` holds each real step at its
+    original time index; ``padding`` of shape ``(n_samples, n_timesteps)`` is
+    True where no real step is.
+    """
+    values = seqs.scatter_steps(seqs.data)
+    real = seqs.scatter_steps(lengths_to_mask(seqs.lengths, seqs.data.shape[1]))
+    return values, ~real
