@@ -37,7 +37,8 @@ class SequenceResampler(BaseSampler):
     * Every other sampler looks at the values. It runs on one flat row per
       sequence: its real steps, step after step (padding is never part of a
       row). Rows the sampler returns unchanged are mapped back to the input
-      sequences, which come out intact (NearMiss, TomekLinks,
+      sequences (through the sampler's ``sample_indices_`` where it has
+      one, else by exact equality), which come out intact (NearMiss, TomekLinks,
       EditedNearestNeighbours and other cleaning methods). New rows
       (SMOTE, BorderlineSMOTE, ADASYN, SVMSMOTE, KMeansSMOTE, cluster
       centroids) are read back as sequences: interpolating two rows
@@ -46,9 +47,11 @@ class SequenceResampler(BaseSampler):
       ``unequal_lengths="warp"`` each is resampled in time (linear
       interpolation between its real steps) to the longest length before it
       becomes a row, so neighbours are compared and interpolated at the same
-      relative position in time; the length is part of the row and is
-      interpolated too, and a synthetic sequence is resampled back to its
-      rounded length. ``unequal_lengths="raise"`` refuses such data instead.
+      relative position in time. A synthetic row that lies between two
+      input rows (as SMOTE makes them) gets their lengths interpolated with
+      the same factor, any other the length of the nearest input row, and is
+      resampled back to that length. ``unequal_lengths="raise"`` refuses such
+      data instead.
       Padding is never interpolated either way.
 
     Parameters
