@@ -32,7 +32,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import EarlyStopping
 
-import sklearn_seqattn._skorch as net_factory
+import sklearn_seqattn._net as net_factory
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 

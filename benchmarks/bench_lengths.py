@@ -26,7 +26,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._skorch import SequenceBatchLoader, SequenceDataset
+from sklearn_seqattn._batching import LengthBatchSampler, SequenceDataset
 from sklearn_seqattn.datasets import make_sequence_classification
 
 N_TIMESTEPS, N_FEATURES = 100, 136
@@ -50,11 +50,11 @@ def computed_share(X, batch_size, bucket, seed=0) -> float:
     """Share of the padded steps that the batches actually compute (cut to their longest)."""
     lengths = (X != 0).any(axis=2).sum(axis=1)
     ds = SequenceDataset(np.zeros((len(lengths), 1, 1), np.float32), lengths)
-    loader = SequenceBatchLoader(
+    sampler = LengthBatchSampler(
         ds, batch_size, shuffle=True, bucket_by_length=bucket,
         generator=torch.Generator().manual_seed(seed),
     )  # fmt: skip
-    steps = sum(len(i) * int(lengths[i].max()) for i in loader._batch_indices())
+    steps = sum(len(i) * int(lengths[i].max()) for i in sampler)
     return steps / (len(lengths) * X.shape[1])
 
 

@@ -18,20 +18,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._batching import SequenceDataset
+from ._data import standardization
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
+from ._inference import forward_sequences
+from ._net import MODULE_PARAMS, build_net, set_input_standardization
 from ._params import check_params, resolve_batch_size, resolve_device, resolve_downsample
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
-from ._skorch import (
-    MODULE_PARAMS,
-    SequenceDataset,
-    autocast_context,
-    best_epoch,
-    best_epoch_key,
-    build_net,
-    set_input_standardization,
-    standardization,
-    was_interrupted,
-)
+from ._stopping import best_epoch, best_epoch_key, was_interrupted
 from ._validation import Sequences, check_classification_y, check_sequences
 
 __all__ = ["SeqAttentionClassifier"]
@@ -857,12 +851,10 @@ class SeqAttentionClassifier(
 
     @staticmethod
     def _dataset(seqs: Sequences, y_idx, fine_idx, weights, index) -> SequenceDataset:
+        """The samples at ``index``, as rows of ``seqs.data`` (shared, never copied)."""
         targets = y_idx if fine_idx is None else fine_idx
-        if len(index) == len(seqs):  # np.arange(n) without early stopping: no copy of X
-            return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights, targets)
-        return SequenceDataset(
-            seqs.data[index], seqs.lengths[index], y_idx[index], weights[index], targets[index]
-        )
+        rows = None if len(index) == len(seqs) else index  # np.arange(n): all rows
+        return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights, targets, rows=rows)
 
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:
@@ -875,56 +867,16 @@ class SeqAttentionClassifier(
         return self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
 
     def _forward(self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False):
-        """Run the module in eval mode over length-sorted batches.
-
-        Returns logits ``(n, n_outputs)`` and, with ``return_attention``, the
-        pooling weights ``(n, max_length)`` and one ``(n, max_length, max_length)``
-        array per self-attention block, all in the order of ``seqs``. With
-        ``pooled``, the pooled representations ``(n, width)`` instead of logits.
-        """
-        module = self.net_.module_ if module is None else module
-        device = next(module.parameters()).device
-        width = seqs.data.shape[1]
-        # Sorting by length lets each batch stop at its own longest sequence.
-        order = np.argsort(seqs.lengths, kind="stable")
-        n_out = module.head[-1].in_features if pooled else len(self.fine_classes_)
-        logits = np.empty((len(seqs), n_out), dtype=np.float32)
-        pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
-        # Self-attention maps are (n, T, T): allocated only when asked for.
-        n_maps = len(module.attention_blocks) if return_attention else 0
-        maps = [np.zeros((len(seqs), width, width), np.float32) for _ in range(n_maps)]
-        was_training = module.training
-        module.eval()
-        try:
-            with (
-                torch.inference_mode(),
-                deterministic_algorithms(self.deterministic, str(device)),
-                autocast_context(device, self.autocast),
-            ):
-                batch_size = self._inference_batch_size()
-                for start in range(0, len(seqs), batch_size):
-                    index = order[start : start + batch_size]
-                    lengths = torch.as_tensor(seqs.lengths[index])
-                    t = int(lengths.max())
-                    x = torch.as_tensor(seqs.data[index, :t]).to(device)
-                    out = module(
-                        x,
-                        lengths.to(device),
-                        return_attention=return_attention,
-                        return_pooled=pooled,
-                    )
-                    if not return_attention:
-                        logits[index] = out.float().cpu().numpy()
-                        continue
-                    logits[index] = out[0].float().cpu().numpy()
-                    pool_w[index, :t] = out[1].float().cpu().numpy()
-                    for full, layer_map in zip(maps, out[2], strict=True):
-                        full[index, :t, :t] = layer_map.float().cpu().numpy()
-        finally:
-            module.train(was_training)
-        if return_attention:
-            return logits, pool_w, maps
-        return logits
+        """Run the fitted module (or ``module``) over ``seqs``; see ``forward_sequences``."""
+        return forward_sequences(
+            self.net_.module_ if module is None else module,
+            seqs,
+            self._inference_batch_size(),
+            autocast=self.autocast,
+            deterministic=self.deterministic,
+            return_attention=return_attention,
+            pooled=pooled,
+        )
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities.

@@ -18,6 +18,7 @@ __all__ = [
     "lengths_to_mask",
     "pad_sequences",
     "padding_mask",
+    "standardization",
     "take_rows",
 ]
 
@@ -94,3 +95,30 @@ def take_rows(X, indices):
     if isinstance(X, np.ndarray):
         return X[indices]
     return [X[i] for i in indices]
+
+
+def standardization(seqs, index, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of the real steps of ``seqs[index]``.
+
+    Two passes in chunks of samples, accumulated in float64, so no copy of
+    the data is made. Features that are constant get a scale of 1.
+    """
+    n_features = seqs.data.shape[2]
+    total, count = np.zeros(n_features), 0
+    for pass_ in ("mean", "var"):
+        acc = np.zeros(n_features)
+        for start in range(0, len(index), chunk):
+            rows = index[start : start + chunk]
+            lengths = seqs.lengths[rows]
+            real = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+            steps = seqs.data[rows, : real.shape[1]][real].astype(np.float64)  # (steps, features)
+            if pass_ == "mean":
+                acc += steps.sum(axis=0)
+                count += len(steps)
+            else:
+                acc += ((steps - total) ** 2).sum(axis=0)
+        if pass_ == "mean":
+            total = acc / count
+    mean, std = total, np.sqrt(acc / count)
+    std[std <= 1e-6 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)

@@ -613,7 +613,7 @@ def _expected_tensors(estimator, n_features: int, where: str) -> dict[str, tuple
     Its sizes are checked first; it is then built on torch's "meta" device,
     which records shapes and allocates nothing.
     """
-    from ._skorch import build_net
+    from ._net import build_net
 
     # The same factory that load() builds the real network with, never initialised here.
     net = build_net(estimator, n_features, "cpu", None, None, estimator._label_groups())
@@ -1010,9 +1010,10 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from safetensors.torch import load as load_tensors
     from skorch.history import History
 
+    from ._batching import SequenceDataset
+    from ._net import build_net
     from ._params import resolve_device
     from ._random import isolated_torch_rng
-    from ._skorch import SequenceDataset, build_net
 
     folder = Path(os.fspath(path))
     where = repr(str(folder))

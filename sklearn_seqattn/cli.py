@@ -265,7 +265,7 @@ def _load_model(model_dir: str):
 def _check_network_size(clf, X) -> None:
     """Refuse settings whose network would not fit in memory, before anything is allocated."""
     from ._module import state_on_meta
-    from ._skorch import MODULE_PARAMS
+    from ._net import MODULE_PARAMS
 
     n_features = X.shape[-1] if getattr(X, "ndim", 0) == 3 else 1
     kwargs = {name: getattr(clf, name) for name in MODULE_PARAMS}

@@ -12,12 +12,8 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._skorch import (
-    AcceleratedSequenceNet,
-    SequenceBatchLoader,
-    SequenceDataset,
-    ShardedBatchLoader,
-)
+from sklearn_seqattn._accelerate import AcceleratedSequenceNet
+from sklearn_seqattn._batching import SequenceDataset, batch_loader
 from sklearn_seqattn.datasets import make_sequence_classification
 
 accelerate = pytest.importorskip("accelerate")
@@ -65,26 +61,32 @@ def test_verbose_prints_through_the_accelerator(data, capsys):
     assert "valid_loss" in capsys.readouterr().out
 
 
-def test_sharded_loader_splits_batches_evenly():
+def test_accelerate_shards_the_loader_evenly():
+    from accelerate.data_loader import prepare_data_loader
+
     lengths = np.random.default_rng(0).integers(1, 6, size=37)
     # y holds the sample ids, so the shards can be compared sample by sample.
     dataset = SequenceDataset(np.ones((37, 5, 2), np.float32), lengths, y=np.arange(37))
 
     def shard(k, num_processes=3):
-        loader = SequenceBatchLoader(
+        loader = batch_loader(
             dataset, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3)
         )
-        return ShardedBatchLoader(loader, torch.device("cpu"), num_processes, process_index=k)
+        # What accelerator.prepare does with the training loader of each process.
+        return prepare_data_loader(
+            loader, num_processes=num_processes, process_index=k, put_on_device=False
+        )
 
     shards = [[y.tolist() for _, y in shard(k)] for k in range(3)]
-    # 10 batches padded to 12 by repeating the first ones: 4 steps per process.
+    # 10 batches padded to 12: 4 steps per process.
     assert [len(s) for s in shards] == [4, 4, 4] == [len(shard(k)) for k in range(3)]
     ids = [i for s in shards for batch in s for i in batch]
     assert sorted(set(ids)) == list(range(37))
     unsharded = [y.tolist() for _, y in shard(0, num_processes=1)]
     assert len(unsharded) == 10
     assert shards[0][0] == unsharded[0] and shards[1][0] == unsharded[1]
-    assert shards[1][-1] == unsharded[0]  # the 11th step repeats the first batch
+    # The padding steps repeat the first samples of the epoch.
+    assert set(shards[1][-1]) <= set(unsharded[0] + unsharded[1])
 
 
 def test_several_processes_need_an_int_random_state(data):

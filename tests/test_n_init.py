@@ -4,7 +4,7 @@ import numpy as np
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._skorch import best_epoch_key
+from sklearn_seqattn._stopping import best_epoch_key
 
 TINY = dict(dense_units=6, lstm_units=6, max_epochs=4, n_iter_no_change=2, random_state=3)
 

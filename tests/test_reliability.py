@@ -194,20 +194,20 @@ def test_interior_padding_warns_once_with_count_and_mask_value(fitted, seq_data)
 
 
 def test_bucketed_batches_mix_classes_and_change_between_epochs():
-    from sklearn_seqattn._skorch import SequenceBatchLoader, SequenceDataset
+    from sklearn_seqattn._batching import LengthBatchSampler, SequenceDataset
 
     n = 400
     y = np.r_[np.zeros(100), np.ones(300)].astype(int)
     lengths = np.where(y == 0, np.arange(n) % 30 + 10, np.arange(n) % 30 + 60)  # short minority
     ds = SequenceDataset(np.zeros((n, 100, 1), np.float32), lengths, y)
-    loader = SequenceBatchLoader(
+    sampler = LengthBatchSampler(
         ds,
         batch_size=32,
         shuffle=True,
         bucket_by_length=True,
         generator=torch.Generator().manual_seed(0),
     )
-    epochs = [loader._batch_indices() for _ in range(2)]
+    epochs = [[torch.tensor(b) for b in sampler] for _ in range(2)]
     for batches in epochs:
         shares = [float((ds.y[b] == 0).float().mean()) for b in batches]
         assert min(shares) > 0.05 and max(shares) < 0.6  # every batch holds both classes

@@ -1,0 +1,210 @@
+"""The skorch net the estimator composes: per-sample weighted loss, fine labels, its factory.
+
+Internal: users meet the net as ``SeqAttentionClassifier.net_``. Batches come
+from :func:`~sklearn_seqattn._batching.batch_loader`, stopping rules from
+:mod:`~sklearn_seqattn._stopping`, and the module is run through
+:func:`~sklearn_seqattn._inference.run_batch`, as for every prediction.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
+from skorch.helper import predefined_split
+from skorch.utils import to_tensor
+
+from ._batching import batch_loader
+from ._inference import run_batch
+from ._module import FocalLoss, SeqAttentionModule
+from ._params import optimizer_kwargs
+from ._stopping import FiniteLossCheck, LossOrScoreStopping
+
+__all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardization"]
+
+# Estimator parameters passed on to SeqAttentionModule.
+MODULE_PARAMS = (
+    "n_conv_layers",
+    "conv_channels",
+    "kernel_size",
+    "dense_units",
+    "n_dense_layers",
+    "lstm_units",
+    "n_lstm_layers",
+    "bidirectional",
+    "n_attention_layers",
+    "n_heads",
+    "attention_ff_units",
+    "pooling",
+    "dropout",
+    "input_noise",
+    "input_dropout",
+)
+
+
+def set_input_standardization(module, shift: np.ndarray, scale: np.ndarray) -> None:
+    """Store standardisation statistics in the module's buffers (saved with the weights)."""
+    # An accelerator may have wrapped the module in DistributedDataParallel.
+    module = getattr(module, "module", module)
+    with torch.no_grad():
+        module.input_shift.copy_(torch.as_tensor(shift))
+        module.input_scale.copy_(torch.as_tensor(scale))
+
+
+class SequenceNet(NeuralNetClassifier):
+    """skorch classifier whose loss is weighted per sample.
+
+    With ``label_groups`` (the class index of each output), the network
+    predicts fine labels and ``predict_proba`` sums them into classes.
+
+    The criterion must use ``reduction="none"``; ``get_loss`` averages the
+    per-sample losses weighted by the batch's ``weights`` (class weight times
+    sample weight), the empirical risk that scikit-learn estimators minimise.
+    With ``autocast=True`` the forward pass runs under bfloat16 autocast.
+    """
+
+    def __init__(self, *args, autocast=False, label_groups=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.autocast = autocast
+        self.label_groups = label_groups
+
+    def _batch_device(self):
+        """Device that batches are moved to (None: the accelerator's loader placed them)."""
+        return self.device
+
+    def infer(self, x, **fit_params):
+        return run_batch(self.module_, x, self._batch_device(), self.autocast, **fit_params)
+
+    def predict_proba(self, X):
+        """Class probabilities; with ``label_groups``, fine outputs summed per class."""
+        proba = super().predict_proba(X)
+        if self.label_groups is None:
+            return proba
+        out = np.zeros((len(proba), int(self.label_groups.max()) + 1), dtype=proba.dtype)
+        np.add.at(out.T, self.label_groups, proba.T)
+        return out
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # The loss is on the outputs' own targets (fine labels); y_true holds the classes
+        # that validation scores are computed on.
+        targets = to_tensor(X["targets"], device=y_pred.device)
+        losses = self.criterion_(y_pred.float(), targets)  # (batch,)
+        weights = to_tensor(X["weights"], device=y_pred.device)
+        return (losses * weights).mean()
+
+
+def _criterion(est) -> dict:
+    """The loss (per sample, weighted by the net) and its arguments."""
+    args = {"criterion__reduction": "none", "criterion__label_smoothing": est.label_smoothing}
+    if est.loss == "focal":
+        return {"criterion": FocalLoss, "criterion__gamma": est.focal_gamma, **args}
+    return {"criterion": torch.nn.CrossEntropyLoss, **args}
+
+
+def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -> SequenceNet:
+    """Compose the skorch net for ``est``, a fitted-in-progress SeqAttentionClassifier.
+
+    Module, loss, optimizer, batch loaders and callbacks (validation score,
+    early stopping, gradient clipping, learning-rate schedule, the user's
+    callbacks). The network has one output per entry of ``est.fine_classes_``;
+    ``label_groups`` maps them to ``est.classes_`` (None: one output per
+    class). ``valid_ds`` is the held-out :class:`SequenceDataset` (None
+    without early stopping); ``generator`` drives the shuffling of batches.
+    """
+    n_outputs, n_classes = len(est.fine_classes_), len(est.classes_)
+    # Pinned host memory lets batches reach a GPU asynchronously.
+    pin_memory = device is not None and torch.device(device).type == "cuda"
+    has_valid = valid_ds is not None
+    monitor = "valid_loss" if has_valid else "train_loss"
+    callbacks = [("finite_loss", FiniteLossCheck())]
+    if has_valid:
+        callbacks.append(
+            (
+                "valid_score",
+                EpochScoring(est.scoring, lower_is_better=False, name="valid_score"),
+            )
+        )
+        stopping = LossOrScoreStopping(patience=est.n_iter_no_change)
+        callbacks.append(("early_stopping", stopping))
+    if est.gradient_clip is not None:
+        callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
+    if est.lr_schedule == "plateau":
+        policy = LRScheduler(
+            policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+            monitor=monitor,
+            factor=0.5,
+            patience=max(1, est.n_iter_no_change // 2),
+        )
+        callbacks.append(("lr_schedule", policy))
+    elif est.lr_schedule == "cosine":
+        # last_epoch=-1: the schedule spans this fit's max_epochs, also when a warm
+        # start carries the history of earlier fits (skorch would resume from it).
+        policy = LRScheduler(
+            policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+            T_max=est.max_epochs,
+            last_epoch=-1,
+        )
+        callbacks.append(("lr_schedule", policy))
+    for i, callback in enumerate(est.callbacks or []):
+        callbacks.append(callback if isinstance(callback, tuple) else (f"user_{i}", callback))
+    user_bar = any(
+        isinstance(cb[1] if isinstance(cb, tuple) else cb, ProgressBar)
+        for cb in est.callbacks or []
+    )
+    if est.verbose >= 1 and not user_bar:
+        # skorch's tqdm bar over the batches of each epoch; the table of epochs
+        # (losses, validation score) is printed after each one.
+        callbacks.append(("progress_bar", ProgressBar()))
+    if est.accelerator is not None:
+        if getattr(est.accelerator, "num_processes", 1) > 1 and not isinstance(
+            est.random_state, numbers.Integral
+        ):
+            # Every process must draw the same validation split and batch order,
+            # or the shards of the training data overlap.
+            raise ValueError(
+                "Training with an accelerator over "
+                f"{est.accelerator.num_processes} processes needs an int random_state, "
+                f"shared by all processes; got random_state={est.random_state!r}."
+            )
+        from ._accelerate import AcceleratedSequenceNet
+
+        net_class, placement = AcceleratedSequenceNet, {"accelerator": est.accelerator}
+        if not est.verbose:
+            # skorch's PrintLog prints through any sink other than ``print`` whatever
+            # ``verbose`` says; the accelerator's main-process print is kept for verbose > 0.
+            placement["callbacks__print_log__sink"] = print
+        device = None  # the accelerator places tensors
+    else:
+        net_class, placement = SequenceNet, {}
+    return net_class(
+        **placement,
+        module=SeqAttentionModule,
+        module__n_features=n_features,
+        module__n_classes=n_outputs,
+        **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
+        module__downsample=est.downsample_,
+        **_criterion(est),
+        optimizer=est.optimizer,
+        **optimizer_kwargs(est),
+        lr=est.lr,
+        max_epochs=est.max_epochs,
+        batch_size=est.batch_size_,
+        iterator_train=batch_loader,
+        iterator_train__shuffle=True,
+        iterator_train__bucket_by_length=est.bucket_by_length,
+        iterator_train__generator=generator,
+        iterator_train__pin_memory=pin_memory,
+        iterator_valid=batch_loader,
+        iterator_valid__pin_memory=pin_memory,
+        train_split=predefined_split(valid_ds) if has_valid else None,
+        callbacks=callbacks,
+        callbacks__valid_acc=None,
+        classes=list(range(n_classes)),
+        device=device,
+        autocast=est.autocast,
+        label_groups=label_groups,
+        verbose=est.verbose,
+    )
