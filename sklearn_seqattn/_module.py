@@ -9,6 +9,7 @@ zero weight.
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 from torch import nn
@@ -89,6 +90,22 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     return flat.index_select(0, rows).view_as(x)
 
 
+_LSTM_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+# Weightless bidirectional LSTMs that functional_call runs with a layer's own weights.
+# functional_call swaps weights into the shell while it runs: one shell per thread.
+_SHELLS = threading.local()
+
+
+def _fused_shell(input_size: int, hidden_size: int) -> nn.LSTM:
+    cache = _SHELLS.__dict__.setdefault("cache", {})
+    key = (input_size, hidden_size)
+    if key not in cache:
+        cache[key] = nn.LSTM(
+            input_size, hidden_size, batch_first=True, bidirectional=True, device="meta"
+        )
+    return cache[key]
+
+
 class MaskedBiLSTM(nn.Module):
     """A stack of (bi)directional LSTM layers that ignores trailing padding.
 
@@ -96,6 +113,11 @@ class MaskedBiLSTM(nn.Module):
     forward direction is exact for post-padded input as is; the backward
     direction runs forward over each sequence reversed within its own length,
     which gives the same result as ``pack_padded_sequence`` without its cost.
+
+    When every sequence of the batch fills it (``uniform=True``: no padding),
+    both directions run as one fused bidirectional ``nn.LSTM`` call on the
+    same weights (through :func:`torch.func.functional_call`), with no
+    reversal: one kernel launch per layer instead of two and two gathers.
     """
 
     def __init__(
@@ -118,10 +140,22 @@ class MaskedBiLSTM(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output_size = hidden_size * n_dirs
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor, uniform: bool = False
+    ) -> torch.Tensor:
+        """``(batch, time, output_size)``; ``uniform``: every sequence has ``time`` real steps."""
         for layer, forward_lstm in enumerate(self.forward_layers):
             if layer > 0:
                 x = self.dropout(x)
+            if uniform and self.backward_layers:
+                weights = {name: getattr(forward_lstm, name) for name in _LSTM_WEIGHTS}
+                backward_lstm = self.backward_layers[layer]
+                weights.update(
+                    {f"{name}_reverse": getattr(backward_lstm, name) for name in _LSTM_WEIGHTS}
+                )
+                shell = _fused_shell(forward_lstm.input_size, forward_lstm.hidden_size)
+                x, _ = torch.func.functional_call(shell, weights, (x,))
+                continue
             out, _ = forward_lstm(x)  # (batch, time, hidden)
             if self.backward_layers:
                 x_rev = reverse_within_length(x, lengths)
@@ -367,11 +401,16 @@ class SeqAttentionModule(nn.Module):
         representation ``(batch, width)`` that the head reads, instead of the
         logits.
         """
-        lengths = lengths.to(x.device)
         # Trailing padding common to the whole batch is dropped: it costs time only.
+        # Lengths on the host are read for free; on a GPU reading them would wait for
+        # the device, so there the batch is taken as cut already (the loaders cut it).
         # Export skips the cut (its size depends on the data); masking gives the same result.
-        if not _is_exporting():
-            x = x[:, : int(lengths.max())]  # (batch, time, features)
+        uniform = False
+        if lengths.device.type == "cpu" and not _is_exporting():
+            width = int(lengths.max())
+            x = x[:, :width]  # (batch, time, features)
+            uniform = bool((lengths == width).all())
+        lengths = lengths.to(x.device, non_blocking=True)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
         x = (x - self.input_shift) / self.input_scale
         if self.training and self.input_noise > 0:
@@ -385,7 +424,7 @@ class SeqAttentionModule(nn.Module):
                 lengths + self.downsample - 1, self.downsample, rounding_mode="floor"
             )
         h = self.front_end(self.conv(x, real))
-        h = self.lstm(h, lengths)  # (batch, time, hidden)
+        h = self.lstm(h, lengths, uniform)  # (batch, time, hidden)
         maps = []
         for block in self.attention_blocks:
             h, weights = block(h, ~real, need_weights=return_attention)
