@@ -52,7 +52,9 @@ def compact_padding(
     Returns
     -------
     X_compact : ndarray of shape (n_samples, n_timesteps, n_features)
-        Post-padded copy; padded steps are zero.
+        Post-padded; padded steps are zero. When the real steps are already
+        first, this is ``X`` itself with its padded steps zeroed in place
+        (no copy); otherwise a copy.
     lengths : ndarray of int64, shape (n_samples,)
         Number of real steps per sample.
     positions : ndarray of int64, shape (n_samples, n_timesteps)
@@ -60,7 +62,11 @@ def compact_padding(
         so results per step can be scattered back onto the caller's time axis.
     """
     lengths = (~is_padding).sum(axis=1).astype(np.int64)
-    if not is_padding.any():
+    post_padded = lengths_to_mask(lengths, X.shape[1])
+    if (post_padded != is_padding).all():
+        # Real steps already first (no padding, or padding only at the end): nothing
+        # to move, and padded steps are set to zero in place, in the caller's copy.
+        X[is_padding] = 0.0
         positions = np.broadcast_to(np.arange(X.shape[1]), is_padding.shape)
         return X, lengths, np.ascontiguousarray(positions, dtype=np.int64)
     # A stable sort on the padding flag puts real steps first, in their order.

@@ -1,0 +1,128 @@
+"""The batch path before and after a change: two checkouts measured side by side.
+
+Each measurement runs in a fresh process that imports the package from one of
+two source trees (``--before`` and ``--after``, default: this checkout), the
+two interleaved over ``--rounds`` rounds; medians are reported, and ratios
+after / before. At the seed shape (1,024 sequences x 100 steps x 136 features,
+the reference user's model, batch 128, fixed epochs, one thread):
+
+* epoch CPU time with variable lengths (40-100) and with equal lengths (100);
+* ``predict_proba`` against a plain ``torch`` loop over the same module;
+* peak memory of a 1-epoch fit above the memory after the data was made,
+  in copies of ``X``.
+
+    git worktree add /tmp/before <commit>
+    python benchmarks/bench_batch_path.py --before /tmp/before [--rounds 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KINDS = ("epoch variable", "epoch equal", "predict", "memory")
+
+
+def worker(root: str, kind: str, n_samples: int, epochs: int) -> dict:
+    """One measurement with the package imported from ``root``."""
+    sys.path.insert(0, root)
+    sys.path.insert(1, str(HERE))
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    from _common import (
+        PlainLoop,
+        current_rss_mib,
+        fit_timed,
+        medians,
+        peak_rss_mib,
+        seed_estimator,
+        seed_module,
+        timed,
+    )
+
+    from sklearn_seqattn.datasets import make_sequence_classification
+
+    min_length = 100 if kind == "epoch equal" else 40
+    X, y = make_sequence_classification(
+        n_samples=n_samples,
+        n_timesteps=100,
+        n_features=136,
+        weights=[0.28, 0.72],
+        min_length=min_length,
+        random_state=0,
+    )
+    lengths = (X != 0).any(axis=2).sum(axis=1)
+    est = seed_estimator(batch_size=128, max_epochs=epochs, n_init=1, standardize=True)
+    if kind.startswith("epoch"):
+        _, per_epoch = fit_timed(est, X, y)
+        wall, cpu = medians(per_epoch[1:] or per_epoch)
+        return {"epoch_cpu": cpu, "epoch_wall": wall}
+    if kind == "memory":
+        base = current_rss_mib()
+        est.set_params(max_epochs=1).fit(X, y)
+        return {"extra_copies": (peak_rss_mib() - base) * 2**20 / X.nbytes}
+    est.set_params(max_epochs=1).fit(X, y)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        loop = PlainLoop(seed_module(136), X, lengths, y, batch_size=128)
+    est.predict_proba(X), loop.predict()  # warm-up
+    ours = [timed(lambda: est.predict_proba(X))[1] for _ in range(5)]
+    plain = [timed(loop.predict)[1] for _ in range(5)]
+    return {"predict_cpu": float(np.median(ours)), "plain_cpu": float(np.median(plain))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=False, default=str(HERE.parent))
+    parser.add_argument("--after", default=str(HERE.parent))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n_samples, epochs = (256, 2) if args.quick else (1024, 3)
+    if args.worker:
+        print(json.dumps(worker(*args.worker, n_samples, epochs)))
+        return
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
+    results: dict = {}
+    for _ in range(1 if args.quick else args.rounds):
+        for kind in KINDS:
+            for side in ("before", "after"):
+                root = getattr(args, side)
+                cmd = [sys.executable, __file__, "--worker", root, kind]
+                cmd += ["--quick"] if args.quick else []
+                out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+                record = json.loads(out.stdout.strip().splitlines()[-1])
+                for key, value in record.items():
+                    results.setdefault((kind, key, side), []).append(value)
+
+    def med(kind, key, side):
+        values = sorted(results[(kind, key, side)])
+        return values[len(values) // 2]
+
+    print(f"before: {args.before}\nafter: {args.after}\n")
+    print("| measure | before | after | after / before |\n|---|---|---|---|")
+    rows = [
+        ("epoch CPU (s), lengths 40-100", "epoch variable", "epoch_cpu"),
+        ("epoch CPU (s), lengths all 100", "epoch equal", "epoch_cpu"),
+        ("predict_proba CPU (s)", "predict", "predict_cpu"),
+        ("plain loop predict CPU (s)", "predict", "plain_cpu"),
+        ("fit peak above data, copies of X", "memory", "extra_copies"),
+    ]
+    for label, kind, key in rows:
+        b, a = med(kind, key, "before"), med(kind, key, "after")
+        print(f"| {label} | {b:.3f} | {a:.3f} | {a / b:.3f} |")
+    for side in ("before", "after"):
+        ratio = med("predict", "predict_cpu", side) / med("predict", "plain_cpu", side)
+        print(f"\npredict_proba / plain loop ({side}): {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
