@@ -117,16 +117,6 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
     """
     check_is_fitted(estimator, "net_")
     _require_onnx()
-    # The while-loop LSTM decomposition keeps the time axis dynamic through the
-    # exporter's decomposition pass; the default one unrolls (and so fixes) the steps.
-    try:
-        from torch.export._patches import register_lstm_while_loop_decomposition
-    except ImportError:
-        raise ImportError(
-            f"to_onnx needs a torch release with a dynamic-length LSTM export; torch "
-            f"{torch.__version__} lacks torch.export._patches. Upgrade torch."
-        ) from None
-
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     module = estimator.net_.module_
@@ -143,7 +133,7 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
     lengths = torch.tensor([5, 2, 4], dtype=torch.int64)
     batch, time = torch.export.Dim("batch"), torch.export.Dim("time")
     try:
-        with _quiet_exporter(), register_lstm_while_loop_decomposition():
+        with _quiet_exporter(), _lstm_loop_decomposition():
             program = torch.onnx.export(
                 graph,
                 (x, lengths),
@@ -157,9 +147,43 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
             )
     finally:
         module.to(device).train(was_training)
+    if not _time_axis_is_dynamic(program.model):
+        raise RuntimeError(
+            f"torch {torch.__version__} exports the LSTM with a fixed number of time steps, "
+            "so the ONNX model would accept one sequence length only; to_onnx needs a torch "
+            "release whose exporter keeps it dynamic. Upgrade torch."
+        )
     program.model.metadata_props.update(_metadata(estimator))
     program.save(path, external_data=False)
     return path
+
+
+def _lstm_loop_decomposition():
+    """torch's while-loop LSTM decomposition, which keeps the time axis dynamic in export.
+
+    The exporter's default decomposition unrolls the LSTM over the example's
+    steps, fixing the time axis. ``torch.onnx.export(dynamic_shapes=...)``
+    applies the loop decomposition while capturing the graph but not while
+    it decomposes it to ONNX, so it is kept active over the whole export.
+    Its only home is the private ``torch.export._patches`` (torch >= 2.9): this
+    is the one place that imports it, ``test_onnx.py`` fails when torch
+    moves it, and a torch without it gets a clear error.
+    """
+    try:
+        from torch.export._patches import register_lstm_while_loop_decomposition
+    except ImportError:
+        raise ImportError(
+            f"to_onnx needs a torch release that can export an LSTM over a dynamic number "
+            f"of steps; torch {torch.__version__} lacks "
+            "torch.export._patches.register_lstm_while_loop_decomposition. Upgrade torch."
+        ) from None
+    return register_lstm_while_loop_decomposition()
+
+
+def _time_axis_is_dynamic(model) -> bool:
+    """Whether the exported graph's ``x`` input keeps its time axis free (not a fixed size)."""
+    x = next(value for value in model.graph.inputs if value.name == INPUT_NAMES[0])
+    return not isinstance(x.shape[1], int)
 
 
 def onnx_inputs(estimator, X) -> dict[str, np.ndarray]:

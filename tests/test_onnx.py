@@ -116,3 +116,38 @@ def test_metadata_describes_the_inputs(exported):
 def test_export_before_fit_raises_not_fitted(tmp_path):
     with pytest.raises(NotFittedError):
         SeqAttentionClassifier().to_onnx(tmp_path / "model.onnx")
+
+
+def test_an_exporter_that_fixes_the_time_axis_is_refused(data, tmp_path, monkeypatch):
+    import sklearn_seqattn._onnx as onnx_code
+
+    X, y = data
+    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
+    clf.fit(X, y)
+    seen = []
+    real_check = onnx_code._time_axis_is_dynamic
+    monkeypatch.setattr(
+        onnx_code, "_time_axis_is_dynamic", lambda model: seen.append(real_check(model)) or False
+    )
+    with pytest.raises(RuntimeError, match="fixed number of time steps.*Upgrade torch"):
+        clf.to_onnx(tmp_path / "fixed.onnx")
+    assert seen == [True]  # this torch's exporter keeps the time axis free
+    assert not (tmp_path / "fixed.onnx").exists()
+
+
+def test_the_private_lstm_decomposition_is_where_it_was():
+    # The one private torch API the export needs; if this fails, torch moved it.
+    from torch.export._patches import register_lstm_while_loop_decomposition
+
+    assert callable(register_lstm_while_loop_decomposition)
+
+
+def test_a_torch_without_the_lstm_decomposition_gets_a_clear_error(data, tmp_path, monkeypatch):
+    import sys
+
+    X, y = data
+    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
+    clf.fit(X, y)
+    monkeypatch.setitem(sys.modules, "torch.export._patches", None)  # import fails
+    with pytest.raises(ImportError, match="register_lstm_while_loop_decomposition. Upgrade"):
+        clf.to_onnx(tmp_path / "model.onnx")
