@@ -129,7 +129,7 @@ def test_an_exporter_that_fixes_the_time_axis_is_refused(data, tmp_path, monkeyp
     monkeypatch.setattr(
         onnx_code, "_time_axis_is_dynamic", lambda model: seen.append(real_check(model)) or False
     )
-    with pytest.raises(RuntimeError, match="fixed number of time steps.*Upgrade torch"):
+    with pytest.raises(RuntimeError, match=r"fixed number of time steps.*Upgrade torch"):
         clf.to_onnx(tmp_path / "fixed.onnx")
     assert seen == [True]  # this torch's exporter keeps the time axis free
     assert not (tmp_path / "fixed.onnx").exists()
@@ -149,5 +149,5 @@ def test_a_torch_without_the_lstm_decomposition_gets_a_clear_error(data, tmp_pat
     clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
     clf.fit(X, y)
     monkeypatch.setitem(sys.modules, "torch.export._patches", None)  # import fails
-    with pytest.raises(ImportError, match="register_lstm_while_loop_decomposition. Upgrade"):
+    with pytest.raises(ImportError, match=r"register_lstm_while_loop_decomposition\. Upgrade"):
         clf.to_onnx(tmp_path / "model.onnx")
