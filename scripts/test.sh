@@ -4,4 +4,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" "dev"
 # The tests train tiny models: one thread per process is as fast and never oversubscribes
 # the CPU when tests start worker processes (n_jobs=2, Dask).
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-exec .venv/bin/python -m pytest "$@"
+# Every test, the slow ones included (a plain `pytest` leaves them out).
+exec .venv/bin/python -m pytest -m "slow or not slow" "$@"

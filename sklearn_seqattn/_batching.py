@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-__all__ = ["LengthBatchSampler", "SequenceDataset", "batch_loader"]
+__all__ = ["LengthBatchSampler", "SequenceDataset", "batch_loader", "place_data"]
 
 
 class SequenceDataset(Dataset):
@@ -25,8 +25,9 @@ class SequenceDataset(Dataset):
 
     Parameters
     ----------
-    data : ndarray of float32, shape (n_rows, n_timesteps, n_features)
-        Shared, not copied (a float32 array is wrapped as it is).
+    data : ndarray of float32 or tensor, shape (n_rows, n_timesteps, n_features)
+        Shared, not copied (a float32 array is wrapped as it is; a tensor,
+        e.g. already on a GPU, is used as it is).
     lengths : ndarray of int, shape (n_rows,)
     y : ndarray of int, shape (n_rows,), default=None
         Class indices; zeros when None (prediction).
@@ -42,7 +43,10 @@ class SequenceDataset(Dataset):
 
     def __init__(self, data, lengths, y=None, weights=None, targets=None, rows=None):
         n_rows = len(lengths)
-        self.x = torch.as_tensor(np.asarray(data, dtype=np.float32))
+        if isinstance(data, torch.Tensor):
+            self.x = data
+        else:
+            self.x = torch.as_tensor(np.asarray(data, dtype=np.float32))
         self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.int64)
         n = n_rows if rows is None else len(self.rows)
 
@@ -162,6 +166,29 @@ class LengthBatchSampler(Sampler[list[int]]):
         return chunk[torch.argsort(keys)]
 
 
+def _is_cuda(device) -> bool:
+    return torch.device(device).type == "cuda"
+
+
+# Share of the GPU's free memory the training data may take to be moved there once.
+DEVICE_DATA_SHARE = 0.25
+
+
+def place_data(data: np.ndarray, device) -> np.ndarray | torch.Tensor:
+    """The training data, moved to ``device`` once when it is a GPU with room for it.
+
+    Batches are then gathered on the GPU: no copy from the host per batch.
+    Data larger than ``DEVICE_DATA_SHARE`` of the free GPU memory stays in
+    host memory, and its batches are pinned on the way (:func:`batch_loader`).
+    """
+    if device is None or not _is_cuda(device):
+        return data
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    if data.nbytes > DEVICE_DATA_SHARE * free:
+        return data
+    return torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)).to(device)
+
+
 def whole_batch(batch):
     """``collate_fn`` for datasets whose ``__getitems__`` already returns the batch."""
     return batch
@@ -173,14 +200,18 @@ def batch_loader(
     shuffle: bool = False,
     bucket_by_length: bool = False,
     generator=None,
+    device=None,
     **kwargs,
 ) -> DataLoader:
     """A ``DataLoader`` over ``dataset`` driven by a :class:`LengthBatchSampler`.
 
     skorch calls it as its iterator (``iterator_train``/``iterator_valid``)
-    with ``batch_size`` and ``shuffle``; other keyword arguments
-    (``pin_memory``, ``num_workers``, ...) go to ``DataLoader``.
+    with ``batch_size`` and ``shuffle``. Batches bound for a CUDA ``device``
+    from data in host memory are pinned, so their copy does not block; other
+    keyword arguments (``num_workers``, ...) go to ``DataLoader``.
     """
+    on_host = dataset.x.device.type == "cpu"
+    kwargs.setdefault("pin_memory", on_host and device is not None and _is_cuda(device))
     sampler = LengthBatchSampler(dataset, batch_size, shuffle, bucket_by_length, generator)
     # The loader draws a seed for its workers every epoch; a generator of its own keeps
     # that draw off torch's global RNG (which dropout in a fit on another thread uses).

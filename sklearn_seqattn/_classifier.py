@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._batching import SequenceDataset
+from ._batching import SequenceDataset, place_data
 from ._data import standardization
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
 from ._inference import forward_sequences
@@ -501,11 +501,16 @@ class SeqAttentionClassifier(
         if not continuing:
             self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         targets = (y_idx, fine_idx, weights)
+        # One copy of the data for the whole fit: the splits index into it (on a GPU
+        # with room for it, the copy lives there).
+        data = place_data(seqs.data, device)
         if self.sampler is None:
-            train_ds = self._dataset(seqs, *targets, train_idx)
+            train_ds = self._dataset(data, seqs.lengths, *targets, train_idx)
         else:
             train_ds = self._resampled_dataset(seqs, *targets, train_idx, seed)
-        valid_ds = None if valid_idx is None else self._dataset(seqs, *targets, valid_idx)
+        valid_ds = None
+        if valid_idx is not None:
+            valid_ds = self._dataset(data, seqs.lengths, *targets, valid_idx)
 
         def judge(net):
             return self._diagnose(net, seqs, y_idx, fine_idx, weights, train_idx, valid_idx)
@@ -850,11 +855,11 @@ class SeqAttentionClassifier(
         return self.fine_to_coarse_
 
     @staticmethod
-    def _dataset(seqs: Sequences, y_idx, fine_idx, weights, index) -> SequenceDataset:
-        """The samples at ``index``, as rows of ``seqs.data`` (shared, never copied)."""
+    def _dataset(data, lengths, y_idx, fine_idx, weights, index) -> SequenceDataset:
+        """The samples at ``index``, as rows of ``data`` (shared, never copied)."""
         targets = y_idx if fine_idx is None else fine_idx
-        rows = None if len(index) == len(seqs) else index  # np.arange(n): all rows
-        return SequenceDataset(seqs.data, seqs.lengths, y_idx, weights, targets, rows=rows)
+        rows = None if len(index) == len(lengths) else index  # np.arange(n): all rows
+        return SequenceDataset(data, lengths, y_idx, weights, targets, rows=rows)
 
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:

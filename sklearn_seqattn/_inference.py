@@ -65,7 +65,7 @@ def forward_sequences(
     dataset = SequenceDataset(seqs.data, seqs.lengths, rows=order)
     n_out = module.head[-1].in_features if pooled else module.head[-1].out_features
     logits = np.empty((len(seqs), n_out), dtype=np.float32)
-    pool_w = np.zeros((len(seqs), width), dtype=np.float32) if return_attention else None
+    pool_w = np.zeros((len(seqs), width) if return_attention else (0, 0), dtype=np.float32)
     # Self-attention maps are (n, T, T): allocated only when asked for.
     n_maps = len(module.attention_blocks) if return_attention else 0
     maps = [np.zeros((len(seqs), width, width), np.float32) for _ in range(n_maps)]
@@ -75,7 +75,7 @@ def forward_sequences(
     start = 0
     try:
         with torch.inference_mode(), deterministic_algorithms(deterministic, str(device)):
-            loader = batch_loader(dataset, batch_size, pin_memory=device.type == "cuda")
+            loader = batch_loader(dataset, batch_size, device=device)
             for X, _ in loader:
                 index = order[start : start + len(X["lengths"])]
                 start += len(index)

@@ -28,7 +28,7 @@ __all__ = [
 
 def is_nan(value) -> bool:
     """Whether ``value`` is a NaN real number (False for anything else)."""
-    return isinstance(value, numbers.Real) and bool(np.isnan(value))
+    return isinstance(value, numbers.Real) and bool(np.isnan(float(value)))
 
 
 def keep_real_steps(values: np.ndarray, mask_value: float) -> np.ndarray:

@@ -115,8 +115,6 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
     without early stopping); ``generator`` drives the shuffling of batches.
     """
     n_outputs, n_classes = len(est.fine_classes_), len(est.classes_)
-    # Pinned host memory lets batches reach a GPU asynchronously.
-    pin_memory = device is not None and torch.device(device).type == "cuda"
     has_valid = valid_ds is not None
     monitor = "valid_loss" if has_valid else "train_loss"
     callbacks = [("finite_loss", FiniteLossCheck())]
@@ -196,9 +194,9 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         iterator_train__shuffle=True,
         iterator_train__bucket_by_length=est.bucket_by_length,
         iterator_train__generator=generator,
-        iterator_train__pin_memory=pin_memory,
+        iterator_train__device=device,
         iterator_valid=batch_loader,
-        iterator_valid__pin_memory=pin_memory,
+        iterator_valid__device=device,
         train_split=predefined_split(valid_ds) if has_valid else None,
         callbacks=callbacks,
         callbacks__valid_acc=None,

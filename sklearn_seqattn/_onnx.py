@@ -147,6 +147,8 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
             )
     finally:
         module.to(device).train(was_training)
+    if program is None:  # only dynamo=False returns None
+        raise RuntimeError("torch.onnx.export returned no program.")
     if not _time_axis_is_dynamic(program.model):
         raise RuntimeError(
             f"torch {torch.__version__} exports the LSTM with a fixed number of time steps, "

@@ -187,7 +187,7 @@ def check_params(est) -> None:
 
 
 def _takes_weight_decay(optimizer: type) -> bool:
-    return "weight_decay" in inspect.signature(optimizer.__init__).parameters
+    return "weight_decay" in inspect.signature(optimizer).parameters
 
 
 def _check_class_weight_dict(class_weight: dict) -> None:
@@ -196,7 +196,7 @@ def _check_class_weight_dict(class_weight: dict) -> None:
             raise TypeError(
                 f"class_weight values must be numbers, got {weight!r} for class {label!r}."
             )
-        if not np.isfinite(weight) or weight < 0:
+        if not np.isfinite(float(weight)) or weight < 0:
             raise ValueError(
                 f"class_weight values must be finite and non-negative, got {weight!r} for "
                 f"class {label!r}."

@@ -55,6 +55,7 @@ import stat
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -198,7 +199,9 @@ def _decode_diagnosis(spec) -> FitDiagnosis | None:
     if set(spec) != set(fields):
         return None
     try:
-        values = {k: _decode_float(v) if fields[k] == "float" else v for k, v in spec.items()}
+        values: dict[str, Any] = {
+            k: _decode_float(v) if fields[k] == "float" else v for k, v in spec.items()
+        }
     except (TypeError, ValueError):
         return None
     if not all(isinstance(values[k], str) for k in ("verdict", "basis", "message")):
@@ -562,7 +565,7 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     from ._params import check_params
     from ._validation import check_mask_value
 
-    known = cls._get_param_names()
+    known = sorted(cls().get_params(deep=False))
     allowed = _allowed_optimizers()
     params = {}
     for name, value in saved.params.items():

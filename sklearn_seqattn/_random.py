@@ -30,7 +30,7 @@ def draw_seed(random_state) -> int:
     if random_state is None:
         return secrets.randbelow(2**31)
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state < 2**32:
+        if not 0 <= int(random_state) < 2**32:
             raise ValueError(f"random_state must be in [0, 2**32), got {random_state}.")
         return int(random_state) % 2**31
     if isinstance(random_state, np.random.RandomState):

@@ -96,7 +96,8 @@ def test_nan_as_mask_value(seq_data):
 
 
 # ------------------------------------------------- the exact-length fast path
-def test_fused_bidirectional_path_equals_the_masked_path():
+@pytest.mark.parametrize("path", ["_fused", "_flipped"])
+def test_paths_for_batches_without_padding_equal_the_masked_path(path):
     import torch
 
     from sklearn_seqattn._module import MaskedBiLSTM
@@ -105,31 +106,36 @@ def test_fused_bidirectional_path_equals_the_masked_path():
     lstm = MaskedBiLSTM(5, 6, num_layers=2, dropout=0.0)
     x = torch.randn(4, 9, 5, requires_grad=True)
     lengths = torch.full((4,), 9)
-    fused = lstm(x, lengths, uniform=True)
-    (g_fused,) = torch.autograd.grad(fused.square().sum(), [lstm.backward_layers[1].weight_hh_l0])
-    masked = lstm(x, lengths, uniform=False)
-    (g_masked,) = torch.autograd.grad(masked.square().sum(), [lstm.backward_layers[1].weight_hh_l0])
-    assert_allclose(fused.detach(), masked.detach(), atol=1e-6)
-    assert_allclose(g_fused, g_masked, atol=1e-5)
+    weight = lstm.backward_layers[0].weight_hh_l0
+    fast = getattr(lstm, path)(0, x)
+    masked = lstm._masked(0, x, lengths)
+    (g_fast,) = torch.autograd.grad(fast.square().sum(), [weight])
+    (g_masked,) = torch.autograd.grad(masked.square().sum(), [weight])
+    assert_allclose(fast.detach(), masked.detach(), atol=1e-6)
+    assert_allclose(g_fast, g_masked, atol=1e-5)
+    # The whole two-layer stack, as the module runs it on the CPU.
+    whole = lstm(x, lengths, uniform=True)
+    assert_allclose(whole.detach(), lstm(x, lengths, uniform=False).detach(), atol=1e-6)
 
 
-def test_uniform_batches_take_the_fused_path_and_mixed_ones_do_not(monkeypatch, seq_data):
-    import sklearn_seqattn._module as module_code
+def test_uniform_batches_skip_the_within_length_reversal(monkeypatch, seq_data):
+    from sklearn_seqattn._module import MaskedBiLSTM
 
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0).fit(
         X, y
     )
     calls = []
-    shell = module_code._fused_shell
-    monkeypatch.setattr(module_code, "_fused_shell", lambda *a: calls.append(a) or shell(*a))
+    masked = MaskedBiLSTM._masked
+    monkeypatch.setattr(
+        MaskedBiLSTM, "_masked", lambda self, *a: calls.append(1) or masked(self, *a)
+    )
     equal = X[:, :5]  # the first 5 steps of every sequence: all real
     assert _real(equal).all()
-    fused = clf.predict_proba(equal)
-    assert calls
-    calls.clear()
+    fast = clf.predict_proba(equal)
+    assert not calls
     # Some of them in one batch with a longer sequence run the masked path.
     mixed = np.concatenate([np.pad(equal[:10], ((0, 0), (0, 3), (0, 0))), X[:1, :8]])
-    masked = clf.predict_proba(mixed)
-    assert not calls
-    assert_allclose(masked[:-1], fused[:10], atol=ATOL)
+    slow = clf.predict_proba(mixed)
+    assert calls
+    assert_allclose(slow[:-1], fast[:10], atol=ATOL)

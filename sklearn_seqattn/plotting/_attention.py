@@ -203,7 +203,10 @@ class AttentionDisplay:
             raise ValueError(f"view={view!r} needs the input sequences X.")
         labels = self.sample_labels or [f"#{i}" for i in range(len(weights))]
         plt = import_pyplot()
-        self.images_, self.lines_, self.events_, self.colorbar_ = [], [], [], None
+        self.images_: list = []
+        self.lines_: list = []
+        self.events_: list = []
+        self.colorbar_ = None
         if view == "heatmap":
             self._plot_heatmap(plt, weights, labels, ax, cmap or "viridis", colorbar)
         else:
