@@ -23,7 +23,13 @@ from ._data import standardization
 from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
 from ._inference import forward_sequences
 from ._net import MODULE_PARAMS, build_net, set_input_standardization
-from ._params import check_params, resolve_batch_size, resolve_device, resolve_downsample
+from ._params import (
+    check_params,
+    resolve_autocast,
+    resolve_batch_size,
+    resolve_device,
+    resolve_downsample,
+)
 from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
 from ._stopping import best_epoch, best_epoch_key, was_interrupted
 from ._validation import Sequences, check_classification_y, check_sequences
@@ -181,9 +187,12 @@ class SeqAttentionClassifier(
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``).
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Torch device; "auto" picks CUDA when available.
-    autocast : bool, default=False
+    autocast : bool or "auto", default=False
         Run forward passes under bfloat16 autocast (CPU or CUDA): faster on
-        hardware with bfloat16 units, at a small cost in precision.
+        hardware with bfloat16 units, at a small cost in precision. "auto"
+        turns it on only where the hardware computes in bfloat16 natively
+        (CUDA compute capability 8.0 or later; CPUs with AVX512-BF16 or
+        AMX-BF16), where bfloat16 is not emulated.
     deterministic : bool, default=False
         Use only deterministic torch kernels during ``fit`` and prediction.
         Results on CPU are reproducible without it; on CUDA it additionally
@@ -873,11 +882,13 @@ class SeqAttentionClassifier(
 
     def _forward(self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False):
         """Run the fitted module (or ``module``) over ``seqs``; see ``forward_sequences``."""
+        module = self.net_.module_ if module is None else module
+        device = next(module.parameters()).device
         return forward_sequences(
-            self.net_.module_ if module is None else module,
+            module,
             seqs,
             self._inference_batch_size(),
-            autocast=self.autocast,
+            autocast=resolve_autocast(self.autocast, device),
             deterministic=self.deterministic,
             return_attention=return_attention,
             pooled=pooled,

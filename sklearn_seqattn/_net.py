@@ -20,7 +20,7 @@ from skorch.utils import to_tensor
 from ._batching import batch_loader
 from ._inference import run_batch
 from ._module import FocalLoss, SeqAttentionModule
-from ._params import optimizer_kwargs
+from ._params import optimizer_kwargs, resolve_autocast
 from ._stopping import FiniteLossCheck, LossOrScoreStopping
 
 __all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardization"]
@@ -156,6 +156,8 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         # skorch's tqdm bar over the batches of each epoch; the table of epochs
         # (losses, validation score) is printed after each one.
         callbacks.append(("progress_bar", ProgressBar()))
+    # bfloat16 where the device computes in it natively, with autocast="auto".
+    autocast = resolve_autocast(est.autocast, getattr(est.accelerator, "device", device))
     if est.accelerator is not None:
         if getattr(est.accelerator, "num_processes", 1) > 1 and not isinstance(
             est.random_state, numbers.Integral
@@ -202,7 +204,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         callbacks__valid_acc=None,
         classes=list(range(n_classes)),
         device=device,
-        autocast=est.autocast,
+        autocast=autocast,
         label_groups=label_groups,
         verbose=est.verbose,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 
@@ -41,7 +42,6 @@ _BOOL_PARAMS = (
     "bidirectional",
     "early_stopping",
     "bucket_by_length",
-    "autocast",
     "deterministic",
     "warm_start",
     "standardize",
@@ -167,6 +167,8 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
+    if not (isinstance(est.autocast, (bool, np.bool_)) or est.autocast == "auto"):
+        raise TypeError(f"autocast must be True, False or 'auto', got {est.autocast!r}.")
     if isinstance(est.verbose, bool) or not isinstance(est.verbose, numbers.Integral):
         raise TypeError(f"verbose must be an int, got {est.verbose!r}.")
     if est.verbose < 0:
@@ -278,3 +280,30 @@ def resolve_device(device) -> str:
             "or 'auto'."
         )
     return str(parsed)
+
+
+def resolve_autocast(autocast, device) -> bool:
+    """Whether forward passes run under bfloat16 autocast on ``device``.
+
+    ``"auto"`` turns it on where the hardware computes in bfloat16 natively:
+    CUDA devices of compute capability 8.0 or later (Ampere on), and CPUs
+    with the AVX512-BF16 or AMX-BF16 instructions. Elsewhere bfloat16 is
+    emulated and slower than float32.
+    """
+    if autocast != "auto":
+        return bool(autocast)
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 arithmetic (Linux: AVX512-BF16 or AMX-BF16 flags)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = {word for line in f if line.startswith("flags") for word in line.split()}
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})

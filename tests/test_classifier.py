@@ -244,6 +244,35 @@ def test_bf16_autocast_trains_and_predicts(small_data):
     assert_allclose(proba.sum(1), 1.0)
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_autocast_auto_follows_native_bf16_of_the_cpu(small_data, monkeypatch, native):
+    import sklearn_seqattn._params as params_code
+
+    monkeypatch.setattr(params_code, "cpu_has_native_bf16", lambda: native)
+    X, y = small_data
+    clf = SeqAttentionClassifier(**TINY, autocast="auto").fit(X, y)
+    assert clf.net_.autocast is native
+    assert clf.get_params()["autocast"] == "auto"  # the parameter is left as given
+    calls = []
+    real = params_code.resolve_autocast
+    monkeypatch.setattr(
+        "sklearn_seqattn._classifier.resolve_autocast",
+        lambda a, d: calls.append((a, d.type)) or real(a, d),
+    )
+    clf.predict_proba(X[:3])
+    assert calls == [("auto", "cpu")]
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), False), ((8, 0), True), ((9, 0), True)])
+def test_autocast_auto_on_cuda_needs_compute_capability_8(monkeypatch, capability, expected):
+    from sklearn_seqattn._params import resolve_autocast
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert resolve_autocast("auto", "cuda") is expected
+    assert resolve_autocast(False, "cuda") is False and resolve_autocast(True, "cpu") is True
+
+
 def test_attention_layer_maps(small_data):
     X, y = small_data
     clf = SeqAttentionClassifier(**TINY, n_attention_layers=2, n_heads=3).fit(X, y)

@@ -27,7 +27,7 @@ def fitted(seq_data):
     [
         ("batch_size", -1, ValueError, "batch_size must be >= 1, got -1"),
         ("batch_size", 0, ValueError, "batch_size must be >= 1, got 0"),
-        ("autocast", "yes", TypeError, "autocast must be True or False"),
+        ("autocast", "yes", TypeError, "autocast must be True, False or .auto."),
         ("mask_value", "zero", TypeError, "mask_value must be a real number"),
     ],
 )
