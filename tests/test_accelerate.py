@@ -138,6 +138,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed missing")
 def test_two_cpu_processes_shard_training_and_agree(tmp_path):
     script = tmp_path / "train.py"

@@ -54,6 +54,7 @@ def test_errors_name_the_problem():
         fitted.transform(np.zeros((2, 4, 5)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["BasicMotions", "JapaneseVowels"])
 def test_aeon_data_in_a_pipeline(name):
     aeon = pytest.importorskip("aeon.datasets")

@@ -23,6 +23,7 @@ def _time_average(X):
     return X.sum(axis=1) / real.sum(axis=1, keepdims=True)
 
 
+@pytest.mark.slow
 def test_learns_the_order_task_that_an_order_blind_model_cannot(seq_data):
     X, y, _ = seq_data
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.33, stratify=y, random_state=0)
@@ -34,6 +35,7 @@ def test_learns_the_order_task_that_an_order_blind_model_cannot(seq_data):
     assert balanced_accuracy_score(y_te, baseline.predict(_time_average(X_te))) < 0.65
 
 
+@pytest.mark.slow
 def test_class_weight_balanced_raises_minority_recall():
     X, y = make_sequence_classification(
         n_samples=300,

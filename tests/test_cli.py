@@ -38,6 +38,7 @@ def model_dir(data_file, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_help_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_seqattn", "--help"],

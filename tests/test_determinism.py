@@ -101,6 +101,7 @@ save_file(clf.net_.module_.state_dict(), sys.argv[2] + ".safetensors")
 """
 
 
+@pytest.mark.slow
 def test_same_random_state_is_identical_across_processes(data, tmp_path):
     from safetensors.torch import load_file
 

@@ -16,6 +16,9 @@ TINY = dict(
     dense_units=4, lstm_units=4, max_epochs=3, batch_size=16, early_stopping=False, random_state=0
 )
 
+# Starts a Dask cluster: seconds per test.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def client():

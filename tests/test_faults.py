@@ -193,6 +193,7 @@ def _can_reset_peak_memory():
 @pytest.mark.skipif(
     not _can_reset_peak_memory(), reason="needs Linux's /proc/self/clear_refs to reset peak RSS"
 )
+@pytest.mark.slow
 def test_prediction_memory_stays_flat_as_n_grows(tmp_path):
     X, y = make_sequence_classification(
         n_samples=40, n_timesteps=32, n_features=1, event_length=2, random_state=0

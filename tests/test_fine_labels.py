@@ -75,6 +75,7 @@ def test_fine_labels_must_refine_the_classes(merged):
         SeqAttentionClassifier(**TINY).fit(X, coarse, y_fine=fine[:-1])
 
 
+@pytest.mark.slow
 def test_save_load_and_onnx_keep_the_merge(fitted, merged, tmp_path):
     X = merged[0]
     loaded = SeqAttentionClassifier.load(fitted.save(tmp_path / "m"))

@@ -52,6 +52,7 @@ def small():
 
 
 # ---------------------------------------------------------------- searches
+@pytest.mark.slow
 def test_grid_search_parallel_equals_serial(small):
     X, y = small
     grid = {"lstm_units": [4, 8], "pooling": ["attention", "mean"]}
@@ -188,6 +189,7 @@ def imbalanced():
 MODEL = dict(dense_units=8, lstm_units=8, max_epochs=40, batch_size=32, early_stopping=False)
 
 
+@pytest.mark.slow
 def test_tuned_threshold_improves_balanced_accuracy(imbalanced):
     X_train, X_test, y_train, y_test = imbalanced
     clf = SeqAttentionClassifier(**MODEL, random_state=0).fit(X_train, y_train)

@@ -1,6 +1,7 @@
 """Several initialisations, the best on the validation split kept."""
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -36,6 +37,7 @@ def test_n_init_is_reproducible(seq_data):
     assert_allclose(a.predict_proba(X), b.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_auto_retries_only_a_fit_that_did_not_learn(seq_data):
     import pytest
 

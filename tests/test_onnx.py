@@ -24,6 +24,9 @@ VARIANTS = {
     "downsampled": dict(downsample=2, n_conv_layers=1, conv_channels=4),
 }
 
+# Exports and compiles graphs: seconds per test.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def data():

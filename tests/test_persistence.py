@@ -86,6 +86,7 @@ def test_joblib_round_trip_is_bit_identical(fitted, data, tmp_path):
     assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_pickle_and_save_are_bit_identical_in_another_process(fitted, data, tmp_path):
     X, _ = data
     np.save(tmp_path / "X.npy", X)

@@ -174,6 +174,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
         import_pyplot()
 
 
+@pytest.mark.slow
 def test_importing_plotting_does_not_import_matplotlib():
     code = "import sys, sklearn_seqattn.plotting; print('matplotlib' in sys.modules)"
     result = subprocess.run(
