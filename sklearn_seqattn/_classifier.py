@@ -40,6 +40,17 @@ __all__ = ["SeqAttentionClassifier"]
 AUTO_MAX_INIT = 3
 
 
+def _release_fit_data(net) -> None:
+    """Drop what a trained net holds of this fit: its batch generator and validation set.
+
+    The validation set holds rows of the whole training data (one shared
+    copy); a fitted net keeps none of it, so it pickles small. Plain
+    attributes: skorch's ``set_params`` would re-initialise the net.
+    """
+    net.iterator_train__generator = None
+    net.train_split = None
+
+
 def _is_ragged_list(X) -> bool:
     """A non-empty list (or tuple) of sequences, as opposed to a nested list of numbers."""
     return isinstance(X, (list, tuple)) and len(X) > 0 and not np.isscalar(X[0])
@@ -530,7 +541,7 @@ class SeqAttentionClassifier(
                 with isolated_torch_rng(seed, device) as generator:
                     net = self._continue(seqs.data.shape[2], device, generator, valid_ds)
                     net.partial_fit(train_ds, None)
-                net.iterator_train__generator = None
+                _release_fit_data(net)
                 self.n_iter_ = len(net.history) - n_before
             else:
                 stats = standardization(seqs, train_idx) if self.standardize else None
@@ -667,9 +678,7 @@ class SeqAttentionClassifier(
                 if stats is not None:
                     set_input_standardization(net.module_, *stats)
                 net.partial_fit(train_ds, None)
-            # The generator belongs to this fit; a plain attribute (skorch's set_params
-            # would re-initialise the net).
-            net.iterator_train__generator = None
+            _release_fit_data(net)
             key = best_epoch_key(net.history)
             scores.append(key[0])
             if best_key is None or key > best_key:

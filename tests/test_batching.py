@@ -90,3 +90,19 @@ def test_worker_processes_give_the_same_batches(rows):
     here = [y.tolist() for _, y in batch_loader(ds, batch_size=6)]
     there = [y.tolist() for _, y in batch_loader(ds, batch_size=6, num_workers=1)]
     assert here == there
+
+
+def test_a_fitted_model_keeps_no_training_data():
+    import pickle
+
+    from sklearn_seqattn import SeqAttentionClassifier
+    from sklearn_seqattn.datasets import make_sequence_classification
+
+    X, y = make_sequence_classification(
+        n_samples=400, n_timesteps=60, n_features=20, event_length=3, random_state=0
+    )
+    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=2, random_state=0)
+    clf.fit(X, y)
+    assert clf.net_.train_split is None
+    # The weights and the history, not the 1.9 MB of data (nor its validation part).
+    assert len(pickle.dumps(clf)) < X.astype(np.float32).nbytes / 10
