@@ -27,21 +27,28 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def long_task(n_samples: int, n_timesteps: int):
+    """Event-order sequences of lengths T/2..T, 16 features, 20-step events of strength 1.5."""
+    from sklearn_seqattn.datasets import make_event_order_classification
+
+    return make_event_order_classification(
+        n_samples=n_samples,
+        n_timesteps=n_timesteps,
+        n_features=16,
+        min_length=n_timesteps // 2,
+        event_length=20,
+        strength=1.5,
+        random_state=0,
+    )
+
+
 def timing_worker(n_timesteps: int, downsample) -> dict:
     sys.path.insert(0, str(HERE))
     from _common import fit_timed, peak_rss_mib
 
     from sklearn_seqattn import SeqAttentionClassifier
-    from sklearn_seqattn.datasets import make_event_order_classification
 
-    X, y = make_event_order_classification(
-        n_samples=128,
-        n_timesteps=n_timesteps,
-        n_features=16,
-        min_length=n_timesteps // 2,
-        event_length=20,
-        random_state=0,
-    )
+    X, y = long_task(128, n_timesteps)
     est = SeqAttentionClassifier(
         downsample=downsample,
         batch_size=32,
@@ -79,19 +86,10 @@ def part2(quick: bool) -> None:
     from sklearn.metrics import balanced_accuracy_score
 
     from sklearn_seqattn import SeqAttentionClassifier
-    from sklearn_seqattn.datasets import make_event_order_classification
 
     torch.set_num_threads(1)
     n_timesteps = 400 if quick else 1000
-    X, y = make_event_order_classification(
-        n_samples=400,
-        n_timesteps=n_timesteps,
-        n_features=16,
-        min_length=n_timesteps // 2,
-        event_length=20,
-        strength=1.5,
-        random_state=0,
-    )
+    X, y = long_task(400, n_timesteps)
     seeds = (0,) if quick else (0, 1, 2)
     print("| downsample | factor | balanced accuracy (mean ± sd) | per seed | fit CPU (s) |")
     print("|---|---|---|---|---|")
