@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--after", default=str(HERE.parent))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--kinds", default="epoch,predict,memory", help="what to measure")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n_samples, epochs = (256, 2) if args.quick else (1024, 5)
@@ -101,7 +102,7 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
     results: dict = {}
     for _ in range(1 if args.quick else args.rounds):
-        for kind in KINDS:
+        for kind in (k for k in KINDS if k.split()[0] in args.kinds.split(",")):
             for side in ("before", "after"):
                 root = getattr(args, side)
                 cmd = [sys.executable, __file__, "--worker", root, kind]
@@ -124,21 +125,25 @@ def main() -> None:
         ("plain loop predict CPU (s)", "predict", "plain_cpu"),
     ]
     for label, kind, key in rows:
+        if (kind, key, "after") not in results:
+            continue
         b, a = med(kind, key, "before"), med(kind, key, "after")
         print(f"| {label} | {b:.3f} | {a:.3f} | {a / b:.3f} |")
-    x_mib = med("memory plain", "x_mib", "after")
-    above = {
-        side: med("memory estimator", "peak_mib", side) - med("memory plain", "peak_mib", side)
-        for side in ("before", "after")
-    }
-    print(
-        f"| fit + predict peak above a plain loop, copies of X ({x_mib:.0f} MiB) | "
-        f"{above['before'] / x_mib:.2f} | {above['after'] / x_mib:.2f} | "
-        f"{above['after'] / above['before']:.3f} |"
-    )
+    if ("memory plain", "x_mib", "after") in results:
+        x_mib = med("memory plain", "x_mib", "after")
+        above = {
+            side: med("memory estimator", "peak_mib", side) - med("memory plain", "peak_mib", side)
+            for side in ("before", "after")
+        }
+        print(
+            f"| fit + predict peak above a plain loop, copies of X ({x_mib:.0f} MiB) | "
+            f"{above['before'] / x_mib:.2f} | {above['after'] / x_mib:.2f} | "
+            f"{above['after'] / above['before']:.3f} |"
+        )
     for side in ("before", "after"):
-        ratio = med("predict", "predict_cpu", side) / med("predict", "plain_cpu", side)
-        print(f"\npredict_proba / plain loop ({side}): {ratio:.3f}")
+        if ("predict", "predict_cpu", side) in results:
+            ratio = med("predict", "predict_cpu", side) / med("predict", "plain_cpu", side)
+            print(f"\npredict_proba / plain loop ({side}): {ratio:.3f}")
 
 
 if __name__ == "__main__":
