@@ -103,13 +103,20 @@ def take_rows(X, indices):
     return [X[i] for i in indices]
 
 
-def standardization(seqs, index, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+# Values per chunk of samples read by ``standardization`` (16 MiB in float64).
+STANDARDIZATION_CHUNK_VALUES = 2**21
+
+
+def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of the real steps of ``seqs[index]``.
 
-    Two passes in chunks of samples, accumulated in float64, so no copy of
-    the data is made. Features that are constant get a scale of 1.
+    Two passes in chunks of ``chunk`` samples (by default as many as hold
+    ``STANDARDIZATION_CHUNK_VALUES`` values), accumulated in float64, so no
+    copy of the data is made. Features that are constant get a scale of 1.
     """
     n_features = seqs.data.shape[2]
+    if chunk is None:
+        chunk = max(1, STANDARDIZATION_CHUNK_VALUES // (seqs.data.shape[1] * n_features))
     total, count = np.zeros(n_features), 0
     for pass_ in ("mean", "var"):
         acc = np.zeros(n_features)
