@@ -6,6 +6,7 @@ they cost per epoch on the reference user's shape, and what one or two
 self-attention blocks add, (1,024 sequences x 100 steps
 x 136 features, lengths 40-100), training without early stopping for a fixed
 number of epochs, variants interleaved, medians of the epochs after the first.
+``--only "batch 128"`` compares bfloat16 autocast with float32 at batch 128.
 
     python benchmarks/bench_epoch_time.py [--quick] [--threads N]
 """
@@ -29,7 +30,12 @@ PREVIOUS = {
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(
+        __doc__.splitlines()[0],
+        lambda p: p.add_argument(
+            "--only", default=None, help="run only the variants whose name contains this"
+        ),
+    )
     print_header("Epoch time: defaults against the previous defaults", args)
     n = 256 if args.quick else 1024
     X, y = make_event_order_classification(n_samples=n, random_state=0)
@@ -41,7 +47,12 @@ def main() -> None:
         "previous defaults": {**common, **PREVIOUS, "n_init": 1},
         "defaults, n_attention_layers=1": {**common, "n_attention_layers": 1},
         "defaults, n_attention_layers=2": {**common, "n_attention_layers": 2},
+        "defaults, batch 128": {**common, "batch_size": 128},
+        "defaults, batch 128, autocast=True": {**common, "batch_size": 128, "autocast": True},
     }
+    if args.only:
+        base_name = "defaults, batch 128" if "batch 128" in args.only else "previous defaults"
+        variants = {k: v for k, v in variants.items() if args.only in k or k == base_name}
 
     def run(params):
         with warnings.catch_warnings():
@@ -49,7 +60,8 @@ def main() -> None:
             return fit_timed(SeqAttentionClassifier(**params), X, y)[1][1:]
 
     results = interleave({k: (lambda p=v: run(p)) for k, v in variants.items()}, repeats)
-    base = medians(e for r in results["previous defaults"] for e in r)
+    base_name = "previous defaults" if "previous defaults" in results else "defaults, batch 128"
+    base = medians(e for r in results[base_name] for e in r)
     rows = []
     for name, runs in results.items():
         wall, cpu = medians(e for r in runs for e in r)
@@ -58,8 +70,8 @@ def main() -> None:
                 "variant": name,
                 "epoch CPU (s)": cpu,
                 "epoch wall (s)": wall,
-                "vs previous, CPU": cpu / base[1],
-                "vs previous, wall": wall / base[0],
+                f"vs {base_name}, CPU": cpu / base[1],
+                f"vs {base_name}, wall": wall / base[0],
             }
         )
     print_table(rows, caption=f"{n} sequences x 100 steps x 136 features, {repeats} rounds")
