@@ -143,9 +143,23 @@ def test_set_params_then_refit(small_data):
 
 
 def test_history_early_stopping_and_best_weights(seq_data):
+    from skorch.callbacks import Callback
+
+    class KeepValidationSet(Callback):
+        # The fitted net keeps no data; this callback keeps what skorch validated on.
+        def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+            self.dataset_valid_ = dataset_valid
+
     X, y, _ = seq_data
+    keep = KeepValidationSet()
     clf = SeqAttentionClassifier(
-        dense_units=8, lstm_units=8, lr=0.02, max_epochs=60, n_iter_no_change=3, random_state=0
+        dense_units=8,
+        lstm_units=8,
+        lr=0.02,
+        max_epochs=60,
+        n_iter_no_change=3,
+        random_state=0,
+        callbacks=[("keep", keep)],
     ).fit(X, y)
     history = clf.history_
     assert clf.n_iter_ == len(history) < 60
@@ -163,7 +177,7 @@ def test_history_early_stopping_and_best_weights(seq_data):
     # The restored weights are those of the best-score epoch (ties: lower loss).
     best = max(range(len(scores)), key=lambda i: (scores[i], -valid_loss[i]))
     net = clf.net_
-    valid_ds = net.train_split(None)[1]
+    valid_ds = keep.dataset_valid_
     losses, sizes = [], []
     for batch in net.get_iterator(valid_ds):
         losses.append(net.validation_step(batch)["loss"].item())
