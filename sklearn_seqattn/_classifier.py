@@ -616,7 +616,7 @@ class SeqAttentionClassifier(
         from ._params import THRESHOLD_METRICS
 
         metric = THRESHOLD_METRICS.get(self.threshold_scoring, self.threshold_scoring)
-        p = self._proba(seqs.take(valid_idx))[:, 1]
+        p = self._proba(seqs, index=valid_idx)[:, 1]
         y_true = y_idx[valid_idx]
         # Candidates between consecutive distinct probabilities, and 0.5 itself.
         levels = np.unique(p)
@@ -696,7 +696,7 @@ class SeqAttentionClassifier(
         basis, index = (
             ("validation", valid_idx) if valid_idx is not None else ("training", train_idx)
         )
-        proba = self._proba(seqs.take(index), net.module_)
+        proba = self._proba(seqs, net.module_, index=index)
         # The loss is over the network's outputs (the fine labels, when given).
         outputs = y_idx if fine_idx is None else fine_idx
         prior = prior_loss(
@@ -889,7 +889,9 @@ class SeqAttentionClassifier(
     def _inference_batch_size(self) -> int:
         return self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
 
-    def _forward(self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False):
+    def _forward(
+        self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False, index=None
+    ):
         """Run the fitted module (or ``module``) over ``seqs``; see ``forward_sequences``."""
         module = self.net_.module_ if module is None else module
         device = next(module.parameters()).device
@@ -901,6 +903,7 @@ class SeqAttentionClassifier(
             deterministic=self.deterministic,
             return_attention=return_attention,
             pooled=pooled,
+            index=index,
         )
 
     def predict_proba(self, X) -> np.ndarray:
@@ -951,9 +954,12 @@ class SeqAttentionClassifier(
             proba[index] = self._proba(seqs)
         return proba
 
-    def _proba(self, seqs: Sequences, module=None) -> np.ndarray:
-        """Class probabilities: softmax over the outputs, fine labels summed per class."""
-        logits = torch.from_numpy(self._forward(seqs, module=module))
+    def _proba(self, seqs: Sequences, module=None, index=None) -> np.ndarray:
+        """Class probabilities: softmax over the outputs, fine labels summed per class.
+
+        With ``index``, of the samples ``seqs[index]`` only (read in place, no copy).
+        """
+        logits = torch.from_numpy(self._forward(seqs, module=module, index=index))
         proba = torch.softmax(logits.double(), dim=1).numpy()
         if len(self.fine_classes_) == len(self.classes_):
             return proba

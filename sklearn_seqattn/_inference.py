@@ -49,6 +49,7 @@ def forward_sequences(
     deterministic: bool = False,
     return_attention: bool = False,
     pooled: bool = False,
+    index=None,
 ):
     """Run ``module`` in eval mode over ``seqs`` in length-sorted batches.
 
@@ -56,19 +57,24 @@ def forward_sequences(
     pooling weights ``(n, max_length)`` and one ``(n, max_length, max_length)``
     array per self-attention block, all in the order of ``seqs``. With
     ``pooled``, the pooled representations ``(n, width)`` instead of logits.
+    With ``index``, only the samples ``seqs[index]``, in that order (their
+    rows are read in place: no copy of the subset).
     """
     device = next(module.parameters()).device
     width = seqs.data.shape[1]
+    rows = np.arange(len(seqs)) if index is None else np.asarray(index)
+    n = len(rows)
     # Sorting by length lets each batch stop at its own longest sequence; equal
     # lengths keep their order, so batches of a fixed-length set are slices.
-    order = np.argsort(seqs.lengths, kind="stable")
-    dataset = SequenceDataset(seqs.data, seqs.lengths, rows=order)
+    by_length = np.argsort(seqs.lengths[rows], kind="stable")
+    order = by_length  # output positions, batch after batch
+    dataset = SequenceDataset(seqs.data, seqs.lengths, rows=rows[by_length])
     n_out = module.head[-1].in_features if pooled else module.head[-1].out_features
-    logits = np.empty((len(seqs), n_out), dtype=np.float32)
-    pool_w = np.zeros((len(seqs), width) if return_attention else (0, 0), dtype=np.float32)
+    logits = np.empty((n, n_out), dtype=np.float32)
+    pool_w = np.zeros((n, width) if return_attention else (0, 0), dtype=np.float32)
     # Self-attention maps are (n, T, T): allocated only when asked for.
     n_maps = len(module.attention_blocks) if return_attention else 0
-    maps = [np.zeros((len(seqs), width, width), np.float32) for _ in range(n_maps)]
+    maps = [np.zeros((n, width, width), np.float32) for _ in range(n_maps)]
     flags = {"return_attention": return_attention, "return_pooled": pooled}
     was_training = module.training
     module.eval()
