@@ -48,7 +48,6 @@ class SequenceDataset(Dataset):
         else:
             self.x = torch.as_tensor(np.asarray(data, dtype=np.float32))
         self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.int64)
-        n = n_rows if rows is None else len(self.rows)
 
         def per_item(values, default, dtype):
             values = torch.as_tensor(default if values is None else values, dtype=dtype)
@@ -58,8 +57,6 @@ class SequenceDataset(Dataset):
         self.y = per_item(y, np.zeros(n_rows), torch.int64)
         self.weights = per_item(weights, np.ones(n_rows), torch.float32)
         self.targets = self.y if targets is None else per_item(targets, None, torch.int64)
-        if n != len(self.lengths):
-            raise ValueError(f"{n} rows were asked for, {len(self.lengths)} found.")
 
     def __len__(self) -> int:
         return len(self.lengths)

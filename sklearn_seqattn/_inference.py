@@ -66,9 +66,8 @@ def forward_sequences(
     n = len(rows)
     # Sorting by length lets each batch stop at its own longest sequence; equal
     # lengths keep their order, so batches of a fixed-length set are slices.
-    by_length = np.argsort(seqs.lengths[rows], kind="stable")
-    order = by_length  # output positions, batch after batch
-    dataset = SequenceDataset(seqs.data, seqs.lengths, rows=rows[by_length])
+    order = np.argsort(seqs.lengths[rows], kind="stable")  # output positions, batch by batch
+    dataset = SequenceDataset(seqs.data, seqs.lengths, rows=rows[order])
     n_out = module.head[-1].in_features if pooled else module.head[-1].out_features
     logits = np.empty((n, n_out), dtype=np.float32)
     pool_w = np.zeros((n, width) if return_attention else (0, 0), dtype=np.float32)
