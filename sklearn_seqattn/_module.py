@@ -166,22 +166,23 @@ class MaskedBiLSTM(nn.Module):
 
     def _masked(self, layer: int, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Both directions of ``layer`` for any lengths: backward over each reversed sequence."""
-        out, _ = self.forward_layers[layer](x)  # (batch, time, hidden)
-        out_rev, _ = self.backward_layers[layer](reverse_within_length(x, lengths))
-        return torch.cat([out, reverse_within_length(out_rev, lengths)], dim=-1)
+        return self._two_calls(layer, x, lambda t: reverse_within_length(t, lengths))
 
     def _flipped(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """Both directions of ``layer`` when no sequence is padded: a plain flip, no gather."""
-        out, _ = self.forward_layers[layer](x)
-        out_rev, _ = self.backward_layers[layer](x.flip(1))
-        return torch.cat([out, out_rev.flip(1)], dim=-1)
+        return self._two_calls(layer, x, lambda t: t.flip(1))
+
+    def _two_calls(self, layer: int, x: torch.Tensor, reverse) -> torch.Tensor:
+        """Forward on ``x``, backward on ``reverse(x)`` (``reverse`` is its own inverse)."""
+        out, _ = self.forward_layers[layer](x)  # (batch, time, hidden)
+        out_rev, _ = self.backward_layers[layer](reverse(x))
+        return torch.cat([out, reverse(out_rev)], dim=-1)
 
     def _fused(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """Both directions of ``layer`` when no sequence is padded, as one fused call (cuDNN)."""
-        names = _LSTM_WEIGHTS
-        weights = {name: getattr(self.forward_layers[layer], name) for name in names}
-        backward_lstm = self.backward_layers[layer]
-        weights.update({f"{name}_reverse": getattr(backward_lstm, name) for name in names})
+        forward_lstm, backward_lstm = self.forward_layers[layer], self.backward_layers[layer]
+        weights = {name: getattr(forward_lstm, name) for name in _LSTM_WEIGHTS}
+        weights.update({f"{name}_reverse": getattr(backward_lstm, name) for name in _LSTM_WEIGHTS})
         shell = _fused_shell(self.input_sizes[layer], self.hidden_size)
         out, _ = torch.func.functional_call(shell, weights, (x,))
         return out
