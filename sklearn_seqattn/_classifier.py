@@ -85,6 +85,10 @@ class SeqAttentionClassifier(
         Output channels of each convolution layer.
     kernel_size : int, default=5
         Width in steps of each convolution (odd).
+    conv_batch_norm : bool, default=False
+        Batch-normalise each convolution's output over the batch's real
+        steps (running estimates at prediction, so padding still never
+        changes a prediction).
     dense_units : int, default=64
         Width of the per-step feed-forward front end.
     n_dense_layers : int, default=1
@@ -300,6 +304,7 @@ class SeqAttentionClassifier(
         n_conv_layers=0,
         conv_channels=64,
         kernel_size=5,
+        conv_batch_norm=False,
         dense_units=64,
         n_dense_layers=1,
         lstm_units=64,
@@ -347,6 +352,7 @@ class SeqAttentionClassifier(
         self.n_conv_layers = n_conv_layers
         self.conv_channels = conv_channels
         self.kernel_size = kernel_size
+        self.conv_batch_norm = conv_batch_norm
         self.dense_units = dense_units
         self.n_dense_layers = n_dense_layers
         self.lstm_units = lstm_units

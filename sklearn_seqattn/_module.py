@@ -17,6 +17,7 @@ from torch import nn
 __all__ = [
     "AttentionPooling",
     "FocalLoss",
+    "MaskedBatchNorm",
     "MaskedBiLSTM",
     "MaskedConvFrontEnd",
     "SelfAttentionBlock",
@@ -215,35 +216,79 @@ def upsample_weights(weights: torch.Tensor, real: torch.Tensor, factor: int) -> 
     return share.repeat_interleave(factor, dim=1)[:, :n_timesteps] * real
 
 
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """Batch normalisation over the real steps only: ``(batch, channels, time)``.
+
+    In training, each channel is normalised with the mean and variance of the
+    batch's real steps (padding never enters them) and the running estimates
+    are updated with them; in evaluation the running estimates are used, so a
+    step's output depends on that step alone and padding cannot change it.
+    """
+
+    def forward(self, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if self.training:
+            n_real = keep.sum().clamp(min=1)
+            mean = (z * keep).sum(dim=(0, 2)) / n_real  # (channels,)
+            var = ((z - mean[None, :, None]) ** 2 * keep).sum(dim=(0, 2)) / n_real
+            if self.track_running_stats and self.running_mean is not None:
+                with torch.no_grad():
+                    unbiased = var * n_real / (n_real - 1).clamp(min=1)
+                    self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+                    self.running_var.lerp_(unbiased.to(self.running_var.dtype), self.momentum)
+                    self.num_batches_tracked.add_(1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        scale = self.weight * torch.rsqrt(var + self.eps)  # (channels,)
+        return (z - mean[None, :, None]) * scale[None, :, None] + self.bias[None, :, None]
+
+
 class MaskedConvFrontEnd(nn.Module):
     """Temporal convolutions that never read padding.
 
-    Each layer is ``Conv1d -> ReLU -> Dropout`` with "same" zero padding over
-    time. Padded steps are set to zero before every convolution, so a real
-    step's output sees the same zeros beyond the sequence's end whatever the
-    amount of padding: outputs at real steps are exactly padding invariant.
-    A kernel spanning a few steps averages noise over time before the
-    recurrent layers, which helps them find short events in noisy input.
+    Each layer is ``Conv1d -> [MaskedBatchNorm] -> ReLU -> Dropout`` with
+    "same" zero padding over time. Padded steps are set to zero before every
+    convolution, so a real step's output sees the same zeros beyond the
+    sequence's end whatever the amount of padding: outputs at real steps are
+    exactly padding invariant. A kernel spanning a few steps averages noise
+    over time before the recurrent layers, which helps them find short events
+    in noisy input; batch normalisation (over real steps only) lets a stack
+    of wide convolutions train quickly on small data sets.
     """
 
     def __init__(
-        self, input_size: int, channels: int, n_layers: int, kernel_size: int, dropout: float
+        self,
+        input_size: int,
+        channels: int,
+        n_layers: int,
+        kernel_size: int,
+        dropout: float,
+        batch_norm: bool = False,
     ):
         super().__init__()
         self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
         size = input_size
         for _ in range(n_layers):
-            self.convs.append(nn.Conv1d(size, channels, kernel_size, padding=kernel_size // 2))
+            # A bias before batch normalisation would be cancelled by it.
+            conv = nn.Conv1d(
+                size, channels, kernel_size, padding=kernel_size // 2, bias=not batch_norm
+            )
+            self.convs.append(conv)
+            self.norms.append(MaskedBatchNorm(channels) if batch_norm else nn.Identity())
             size = channels
+        self.batch_norm = batch_norm
         self.dropout = nn.Dropout(dropout)
         self.output_size = size
 
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        keep = real[:, :, None].to(x.dtype)  # (batch, time, 1)
-        for conv in self.convs:
-            z = conv((x * keep).transpose(1, 2)).transpose(1, 2)  # (batch, time, channels)
-            x = self.dropout(torch.relu(z))
-        return x
+        keep = real[:, None, :].to(x.dtype)  # (batch, 1, time)
+        z = x.transpose(1, 2)  # (batch, features, time)
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            z = conv(z * keep)  # (batch, channels, time)
+            if self.batch_norm:
+                z = norm(z, keep)
+            z = self.dropout(torch.relu(z))
+        return z.transpose(1, 2) if self.convs else x
 
 
 class SelfAttentionBlock(nn.Module):
@@ -330,6 +375,8 @@ class SeqAttentionModule(nn.Module):
     conv_channels, n_conv_layers, kernel_size : int
         Masked temporal convolutions applied first (``n_conv_layers=0``
         disables them); ``kernel_size`` must be odd.
+    conv_batch_norm : bool
+        Batch-normalise each convolution over real steps.
     dense_units, n_dense_layers : int
         Per-step feed-forward front end (``n_dense_layers=0`` disables it).
     lstm_units, n_lstm_layers : int
@@ -368,6 +415,7 @@ class SeqAttentionModule(nn.Module):
         conv_channels: int = 64,
         n_conv_layers: int = 0,
         kernel_size: int = 5,
+        conv_batch_norm: bool = False,
         dense_units: int = 64,
         n_dense_layers: int = 1,
         lstm_units: int = 64,
@@ -393,7 +441,7 @@ class SeqAttentionModule(nn.Module):
         self.downsample = int(downsample)
         self.input_dropout = nn.Dropout(input_dropout)
         self.conv = MaskedConvFrontEnd(
-            n_features, conv_channels, n_conv_layers, kernel_size, dropout
+            n_features, conv_channels, n_conv_layers, kernel_size, dropout, conv_batch_norm
         )
         layers: list[nn.Module] = []
         size = self.conv.output_size

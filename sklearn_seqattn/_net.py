@@ -30,6 +30,7 @@ MODULE_PARAMS = (
     "n_conv_layers",
     "conv_channels",
     "kernel_size",
+    "conv_batch_norm",
     "dense_units",
     "n_dense_layers",
     "lstm_units",

@@ -40,6 +40,7 @@ THRESHOLD_METRICS = {
 }
 _BOOL_PARAMS = (
     "bidirectional",
+    "conv_batch_norm",
     "early_stopping",
     "bucket_by_length",
     "deterministic",

@@ -6,7 +6,12 @@ import torch
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._module import MaskedConvFrontEnd, SeqAttentionModule, real_step_mask
+from sklearn_seqattn._module import (
+    MaskedBatchNorm,
+    MaskedConvFrontEnd,
+    SeqAttentionModule,
+    real_step_mask,
+)
 
 TINY = dict(dense_units=8, lstm_units=8, max_epochs=3, early_stopping=False, random_state=0)
 
@@ -89,6 +94,44 @@ def test_conv_front_end_matches_a_per_sample_convolution():
         assert_allclose(out[i, :n].detach(), alone[0].detach(), atol=1e-6)
 
 
+def test_masked_batch_norm_uses_the_real_steps_only():
+    """Training statistics are those of the real steps; padding garbage changes nothing."""
+    torch.manual_seed(2)
+    norm = MaskedBatchNorm(3, momentum=1.0)  # running estimates = the last batch's
+    lengths = torch.tensor([7, 2, 5])
+    real = real_step_mask(lengths, 7)
+    z = torch.randn(3, 3, 7)  # (batch, channels, time)
+    z[~real[:, None, :].expand_as(z)] = 1e4
+    out = norm(z, real[:, None, :].float())
+    steps = z.transpose(1, 2)[real]  # (real steps, channels)
+    assert_allclose(norm.running_mean, steps.mean(0), rtol=1e-5, atol=1e-6)
+    assert_allclose(norm.running_var, steps.var(0), rtol=1e-4)  # unbiased, like BatchNorm1d
+    normalised = out.transpose(1, 2)[real].detach()
+    assert_allclose(normalised.mean(0), torch.zeros(3), atol=1e-5)
+    assert_allclose(normalised.std(0, unbiased=False), torch.ones(3), rtol=1e-3)
+    norm.eval()
+    reference = torch.nn.functional.batch_norm(
+        steps[:, :, None], norm.running_mean, norm.running_var, norm.weight, norm.bias
+    )[:, :, 0]
+    evaluated = norm(z, real[:, None, :].float()).transpose(1, 2)[real]
+    assert_allclose(evaluated.detach(), reference.detach(), atol=1e-5)
+
+
+def test_conv_batch_norm_model_learns_the_order_task(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(
+        n_conv_layers=2,
+        conv_channels=8,
+        conv_batch_norm=True,
+        dense_units=8,
+        lstm_units=8,
+        max_epochs=30,
+        class_weight="balanced",
+        random_state=0,
+    ).fit(X[:280], y[:280])
+    assert clf.score(X[280:], y[280:]) > 0.85
+
+
 def test_module_rejects_an_even_kernel():
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         SeqAttentionModule(3, 2, n_conv_layers=1, kernel_size=4)
@@ -102,6 +145,7 @@ def test_module_rejects_an_even_kernel():
         ({"conv_channels": 0}, "conv_channels must be >= 1"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in"),
         ({"standardize": "yes"}, "standardize must be True or False"),
+        ({"conv_batch_norm": 1}, "conv_batch_norm must be True or False"),
         ({"n_init": 0}, "n_init must be >= 1"),
         ({"n_init": 2, "early_stopping": False}, "needs early_stopping=True"),
         ({"downsample": 0}, "downsample must be >= 1"),

@@ -21,6 +21,7 @@ VARIANTS = {
     "no-self-attention": dict(n_attention_layers=0, pooling="attention"),
     "self-attention": dict(n_attention_layers=1, n_heads=2, n_lstm_layers=2, pooling="max"),
     "conv-front-end": dict(n_conv_layers=2, kernel_size=3, conv_channels=4),
+    "conv-batch-norm": dict(n_conv_layers=2, kernel_size=3, conv_channels=4, conv_batch_norm=True),
     "downsampled": dict(downsample=2, n_conv_layers=1, conv_channels=4),
 }
 
