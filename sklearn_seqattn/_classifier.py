@@ -24,9 +24,11 @@ from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_lo
 from ._inference import forward_sequences
 from ._net import MODULE_PARAMS, build_net, set_input_standardization
 from ._params import (
+    AUTO_MIN_VALIDATION,
     check_params,
     resolve_autocast,
     resolve_batch_size,
+    resolve_conv_layers,
     resolve_device,
     resolve_downsample,
 )
@@ -76,11 +78,14 @@ class SeqAttentionClassifier(
         picks ``ceil(longest training sequence / 256)``: 1 (no
         downsampling) for sequences of up to 256 steps. Attention weights
         are still returned per original step.
-    n_conv_layers : int, default=0
-        Number of masked temporal convolution layers (``Conv1d -> ReLU ->
-        Dropout``) applied to each standardised step before the dense front
-        end; padded steps are zeroed before every convolution, so padding
-        never changes a prediction. 0 disables them.
+    n_conv_layers : int or "auto", default="auto"
+        Number of masked temporal convolution layers (``Conv1d ->
+        [batch norm] -> ReLU -> Dropout``) applied to each standardised step
+        before the dense front end; padded steps are zeroed before every
+        convolution, so padding never changes a prediction. 0 disables
+        them. "auto" uses 3 layers when steps hold at most 3 features
+        (univariate series and the like, whose steps say little alone) and
+        none otherwise; see ``n_conv_layers_``.
     conv_channels : int, default=64
         Output channels of each convolution layer.
     kernel_size : int, default=5
@@ -176,15 +181,20 @@ class SeqAttentionClassifier(
         Learning rate.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.AdamW
         Optimizer class.
-    early_stopping : bool, default=True
+    early_stopping : bool or "auto", default="auto"
         Hold out a stratified ``validation_fraction`` of the training data,
         stop when neither the validation loss nor the validation score has
         improved for ``n_iter_no_change`` epochs, and restore the weights of
         the epoch with the best validation score (ties: lower loss). Waiting
         for both matters: sequence models often memorise first (validation
         loss rising) before they find the temporal pattern (score rising).
+        "auto" does so when the validation split holds at least 20 samples
+        (about 200 training sequences at the default fraction), or when
+        ``n_init > 1`` or ``decision_threshold="auto"`` need the split;
+        smaller data sets train for ``max_epochs`` on all their sequences,
+        since a handful of validation samples cannot tell epochs apart.
     validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping=True``.
+        Share of the training data held out when early stopping is on.
     n_iter_no_change : int, default=20
         Patience of early stopping (and of the "plateau" schedule, halved).
     lr_schedule : {None, "plateau", "cosine"}, default=None
@@ -232,9 +242,10 @@ class SeqAttentionClassifier(
         orders); the one with the best validation score (ties: lower
         validation loss) is kept, as ``n_init`` does in
         :class:`~sklearn.cluster.KMeans`. Costs ``n_init`` fits; an int above
-        1 needs ``early_stopping=True``. "auto" trains one network and, only
-        if :attr:`fit_diagnosis_` says it failed (chance level or collapsed,
-        on the validation split), another, up to 3 in all: a fit
+        1 needs a validation split (``early_stopping`` True or "auto").
+        "auto" trains one network and, only if :attr:`fit_diagnosis_` says
+        it failed (chance level or collapsed, on the validation split, or on
+        the training data without one), another, up to 3 in all: a fit
         that learns costs one training, one that fails costs three.
 
     Attributes
@@ -243,6 +254,9 @@ class SeqAttentionClassifier(
         Class labels.
     downsample_ : int
         The downsampling factor used (``downsample`` with "auto" resolved).
+    n_conv_layers_ : int
+        The number of convolution layers used (``n_conv_layers`` with "auto"
+        resolved).
     batch_size_ : int
         The mini-batch size used (``batch_size`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
@@ -301,7 +315,7 @@ class SeqAttentionClassifier(
         self,
         *,
         downsample="auto",
-        n_conv_layers=0,
+        n_conv_layers="auto",
         conv_channels=64,
         kernel_size=5,
         conv_batch_norm=False,
@@ -331,7 +345,7 @@ class SeqAttentionClassifier(
         batch_size="auto",
         lr=2e-3,
         optimizer=torch.optim.AdamW,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
         lr_schedule=None,
@@ -526,6 +540,7 @@ class SeqAttentionClassifier(
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
         if not continuing:
             self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
+            self.n_conv_layers_ = resolve_conv_layers(self.n_conv_layers, seqs.data.shape[2])
         targets = (y_idx, fine_idx, weights)
         # One copy of the data for the whole fit: the splits index into it (on a GPU
         # with room for it, the copy lives there).
@@ -777,7 +792,7 @@ class SeqAttentionClassifier(
         if X_val is None or y_val is None:
             given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
             raise ValueError(f"{given} is passed to fit, but {missing} is not.")
-        if not self.early_stopping:
+        if self.early_stopping is False:
             raise ValueError(
                 "X_val and y_val are passed to fit while early_stopping=False; they are "
                 "used for early stopping only: set early_stopping=True."
@@ -810,11 +825,11 @@ class SeqAttentionClassifier(
     def _split(self, y_idx: np.ndarray, seed: int, groups=None):
         """Stratified (and grouped) hold-out for early stopping; (all, None) without it."""
         indices = np.arange(len(y_idx))
-        if not self.early_stopping:
+        n_valid = int(np.ceil(self.validation_fraction * len(indices)))
+        if not self._holds_out(n_valid):
             return indices, None
         if groups is not None:
             return self._group_split(y_idx, seed, groups)
-        n_valid = int(np.ceil(self.validation_fraction * len(indices)))
         if n_valid < 1 or len(indices) - n_valid < 1:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} leaves "
@@ -832,6 +847,16 @@ class SeqAttentionClassifier(
                 stacklevel=3,
             )
             return train_test_split(indices, test_size=n_valid, random_state=seed)
+
+    def _holds_out(self, n_valid: int) -> bool:
+        """Whether fit holds out a validation split (of ``n_valid`` samples)."""
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        # Options that need a validation split keep it, however small.
+        needs_split = self.decision_threshold == "auto" or (
+            self.n_init != "auto" and self.n_init > 1
+        )
+        return needs_split or n_valid >= AUTO_MIN_VALIDATION
 
     def _group_split(self, y_idx: np.ndarray, seed: int, groups):
         """A validation split of whole groups, stratified as far as the groups allow."""

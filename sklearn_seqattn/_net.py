@@ -27,7 +27,6 @@ __all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardizati
 
 # Estimator parameters passed on to SeqAttentionModule.
 MODULE_PARAMS = (
-    "n_conv_layers",
     "conv_channels",
     "kernel_size",
     "conv_batch_norm",
@@ -187,6 +186,7 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         module__downsample=est.downsample_,
+        module__n_conv_layers=est.n_conv_layers_,
         **_criterion(est),
         optimizer=est.optimizer,
         **optimizer_kwargs(est),

@@ -26,6 +26,12 @@ __all__ = [
 
 # downsample="auto" keeps at most this many steps of the longest training sequence.
 AUTO_DOWNSAMPLE_STEPS = 256
+# early_stopping="auto" holds out a validation split of at least this many samples,
+# or none: fewer cannot tell epochs apart (one sample moves the score by 5 points or more).
+AUTO_MIN_VALIDATION = 20
+# n_conv_layers="auto": this many layers for steps of at most this many features.
+AUTO_CONV_LAYERS = 3
+AUTO_CONV_MAX_FEATURES = 3
 
 LR_SCHEDULES = (None, "plateau", "cosine")
 LOSSES = ("cross_entropy", "focal")
@@ -41,7 +47,6 @@ THRESHOLD_METRICS = {
 _BOOL_PARAMS = (
     "bidirectional",
     "conv_batch_norm",
-    "early_stopping",
     "bucket_by_length",
     "deterministic",
     "warm_start",
@@ -82,13 +87,13 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
     _check_int_or_auto("downsample", est.downsample, 1)
-    _check_int("n_conv_layers", est.n_conv_layers, 0)
+    _check_int_or_auto("n_conv_layers", est.n_conv_layers, 0)
     _check_int("conv_channels", est.conv_channels, 1)
     _check_int("kernel_size", est.kernel_size, 1)
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
     _check_int_or_auto("n_init", est.n_init, 1)
-    if est.n_init != "auto" and est.n_init > 1 and not est.early_stopping:
+    if est.n_init != "auto" and est.n_init > 1 and est.early_stopping is False:
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
             "and needs early_stopping=True (a validation split)."
@@ -168,8 +173,12 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
-    if not (isinstance(est.autocast, (bool, np.bool_)) or est.autocast == "auto"):
-        raise TypeError(f"autocast must be True, False or 'auto', got {est.autocast!r}.")
+    for name in ("autocast", "early_stopping"):
+        value = getattr(est, name)
+        if not (
+            isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value == "auto")
+        ):
+            raise TypeError(f"{name} must be True, False or 'auto', got {value!r}.")
     if isinstance(est.verbose, bool) or not isinstance(est.verbose, numbers.Integral):
         raise TypeError(f"verbose must be an int, got {est.verbose!r}.")
     if est.verbose < 0:
@@ -250,6 +259,19 @@ def optimizer_kwargs(est) -> dict:
     if _takes_weight_decay(est.optimizer):
         return {"optimizer__weight_decay": est.weight_decay}
     return {}
+
+
+def resolve_conv_layers(n_conv_layers, n_features: int) -> int:
+    """The number of convolution layers: ``n_conv_layers`` itself, or the "auto" choice.
+
+    "auto" convolves series of at most ``AUTO_CONV_MAX_FEATURES`` features
+    (``AUTO_CONV_LAYERS`` layers) and leaves wider steps to the dense front
+    end: a step of one or a few values says little alone, the shape of its
+    neighbourhood says more.
+    """
+    if n_conv_layers != "auto":
+        return int(n_conv_layers)
+    return AUTO_CONV_LAYERS if n_features <= AUTO_CONV_MAX_FEATURES else 0
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

@@ -413,6 +413,7 @@ class _Saved:
     fine_classes: np.ndarray
     fine_to_coarse: np.ndarray
     downsample: int
+    n_conv_layers: int
     batch_size: int
     threshold: float | None
     n_features: int
@@ -549,6 +550,13 @@ def _decode_config(config: dict, version: int) -> _Saved:
         fine_classes=fine_classes,
         fine_to_coarse=fine_to_coarse,
         downsample=_int(config.get("downsample", 1), "downsample", 1, _MAX_DIM),
+        # Saved before n_conv_layers could be "auto": the parameter itself is the count.
+        n_conv_layers=_int(
+            config.get("n_conv_layers", config["params"].get("n_conv_layers", 0)),
+            "n_conv_layers",
+            0,
+            _MAX_LAYERS,
+        ),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
         threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, _MAX_DIM),
@@ -605,6 +613,7 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     estimator.classes_ = saved.classes
     estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
     estimator.downsample_ = saved.downsample
+    estimator.n_conv_layers_ = saved.n_conv_layers
     estimator.batch_size_ = saved.batch_size
     estimator.threshold_ = saved.threshold
     return estimator
@@ -926,6 +935,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fine_classes": fine_classes,
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "downsample": int(estimator.downsample_),
+        "n_conv_layers": int(estimator.n_conv_layers_),
         "batch_size": int(estimator.batch_size_),
         "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),

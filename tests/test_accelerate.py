@@ -18,7 +18,14 @@ from sklearn_seqattn.datasets import make_sequence_classification
 
 accelerate = pytest.importorskip("accelerate")
 
-SMALL = dict(dense_units=8, lstm_units=8, max_epochs=15, batch_size=16, random_state=0)
+SMALL = dict(
+    dense_units=8,
+    lstm_units=8,
+    max_epochs=15,
+    batch_size=16,
+    early_stopping=True,
+    random_state=0,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -349,7 +349,7 @@ def test_cross_validation_with_one_member_of_a_class_in_training(data):
     X, y = data
     y = y.copy()
     y[[0, 45]] = 2  # each training fold holds one sample of class 2: no stratified hold-out
-    clf = SeqAttentionClassifier(**TINY, validation_fraction=0.2)
+    clf = SeqAttentionClassifier(**TINY, validation_fraction=0.2, early_stopping=True)
     with pytest.warns(UserWarning, match="could not be stratified"):
         scores = cross_val_score(clf, X, y, cv=KFold(2))
     assert np.isfinite(scores).all()

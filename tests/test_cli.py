@@ -18,6 +18,7 @@ TINY = [
     "--param", "dense_units=4",
     "--param", "max_epochs=2",
     "--param", "random_state=0",
+    "--param", "early_stopping=True",
 ]  # fmt: skip
 
 

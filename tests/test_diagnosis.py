@@ -142,7 +142,9 @@ def test_inconclusive_fit_does_not_warn(seq_data):
     X, y, _ = seq_data
     with warnings.catch_warnings():
         warnings.simplefilter("error", ChanceLevelWarning)
-        clf = SeqAttentionClassifier(**TINY, max_epochs=8, validation_fraction=0.02).fit(X, y)
+        clf = SeqAttentionClassifier(
+            **TINY, max_epochs=8, validation_fraction=0.02, early_stopping=True
+        ).fit(X, y)
     assert clf.fit_diagnosis_.n_samples == 8
     assert not clf.fit_diagnosis_.failed
 

@@ -24,6 +24,7 @@ TINY = dict(
     batch_size=8,
     lr=0.05,
     validation_fraction=0.25,
+    early_stopping=True,
     random_state=0,
 )
 
@@ -115,7 +116,8 @@ def test_interrupt_mid_epoch_restores_best_completed_epoch(data):
 def test_interrupt_without_early_stopping_keeps_latest_weights(data):
     X, y = data
     interrupt = Interrupt(at_epoch=2, at_batch=3)
-    clf = SeqAttentionClassifier(**TINY, early_stopping=False, callbacks=[interrupt]).fit(X, y)
+    params = {**TINY, "early_stopping": False}
+    clf = SeqAttentionClassifier(**params, callbacks=[interrupt]).fit(X, y)
     _assert_weights_equal(clf.net_.module_, interrupt.last_weights)
     assert np.isfinite(clf.predict_proba(X)).all()
 

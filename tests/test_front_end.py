@@ -142,6 +142,7 @@ def test_module_rejects_an_even_kernel():
     [
         ({"kernel_size": 4}, "kernel_size must be odd, got 4"),
         ({"n_conv_layers": -1}, "n_conv_layers must be >= 0"),
+        ({"n_conv_layers": "many"}, "n_conv_layers must be 'auto' or an int"),
         ({"conv_channels": 0}, "conv_channels must be >= 1"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in"),
         ({"standardize": "yes"}, "standardize must be True or False"),
@@ -210,3 +211,22 @@ def test_downsampled_model_reports_attention_per_original_step(tmp_path):
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
     assert loaded.downsample_ == 2
     assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_auto_convolves_series_of_few_features_only(tmp_path):
+    from sklearn_seqattn._params import AUTO_CONV_LAYERS, AUTO_CONV_MAX_FEATURES
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 12)
+    narrow = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES)).astype(np.float32)
+    wide = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES + 1)).astype(np.float32)
+    clf = SeqAttentionClassifier(**TINY, conv_channels=4).fit(narrow, y)
+    assert clf.n_conv_layers_ == AUTO_CONV_LAYERS
+    assert len(clf.net_.module_.conv.convs) == AUTO_CONV_LAYERS
+    assert clf.get_params()["n_conv_layers"] == "auto"  # the parameter is left as given
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.n_conv_layers_ == AUTO_CONV_LAYERS
+    assert_allclose(loaded.predict_proba(narrow), clf.predict_proba(narrow))
+    assert SeqAttentionClassifier(**TINY).fit(wide, y).n_conv_layers_ == 0
+    explicit = SeqAttentionClassifier(**TINY, n_conv_layers=1, conv_channels=4).fit(wide, y)
+    assert len(explicit.net_.module_.conv.convs) == explicit.n_conv_layers_ == 1

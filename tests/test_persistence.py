@@ -28,6 +28,7 @@ TINY = dict(
     max_epochs=3,
     batch_size=16,
     validation_fraction=0.2,
+    early_stopping=True,
     random_state=0,
 )
 

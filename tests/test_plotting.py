@@ -19,7 +19,14 @@ from sklearn_seqattn.plotting._base import import_pyplot
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=3, batch_size=32, random_state=0)
+TINY = dict(
+    dense_units=4,
+    lstm_units=4,
+    max_epochs=3,
+    batch_size=32,
+    early_stopping=True,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ accelerate = pytest.importorskip("accelerate")
 def _net():
     est = SeqAttentionClassifier(dense_units=4, lstm_units=4)
     est.classes_ = est.fine_classes_ = np.array([0, 1])
-    est.batch_size_, est.downsample_ = 8, 1
+    est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
     return build_net(est, 3, "cpu", None, None)
 
 
@@ -54,7 +54,7 @@ def test_only_trainable_criteria_reach_the_accelerator():
 
     est = SeqAttentionClassifier(dense_units=4, lstm_units=4, accelerator=Recording(cpu=True))
     est.classes_ = est.fine_classes_ = np.array([0, 1])
-    est.batch_size_, est.downsample_ = 8, 1
+    est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
     net = build_net(est, 3, "cpu", None, None)
     assert isinstance(net, AcceleratedSequenceNet)
     net.initialize()

@@ -115,3 +115,36 @@ def test_sampler_must_be_a_sampler(seq_data):
     X, y, _ = seq_data
     with pytest.raises(TypeError, match="sampler must be None or an imbalanced-learn sampler"):
         SeqAttentionClassifier(**TINY, sampler="smote").fit(X, y)
+
+
+def _has_validation(clf) -> bool:
+    return "valid_loss" in clf.history_[-1]
+
+
+@pytest.mark.parametrize(
+    "n_samples, params, expected",
+    [
+        (190, {}, False),  # a split of 19 samples: too small to tell epochs apart
+        (200, {}, True),  # 20 samples
+        (100, {"validation_fraction": 0.2}, True),
+        (60, {"n_init": 2}, True),  # n_init keeps the best on the split
+        (60, {"decision_threshold": "auto"}, True),  # chosen on the split
+        (300, {"early_stopping": False}, False),
+        (60, {"early_stopping": True}, True),
+    ],
+)
+def test_auto_early_stopping_holds_out_a_split_only_when_it_can_judge(n_samples, params, expected):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, 6, 4)).astype(np.float32)
+    y = np.arange(n_samples) % 2
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1, **params}).fit(X, y)
+    assert _has_validation(clf) is expected
+    seen = clf.history_[-1]["batches"]
+    n_trained = sum(b["train_batch_size"] for b in seen if "train_batch_size" in b)
+    assert (n_trained == n_samples) is not expected  # without a split, all samples train
+
+
+def test_early_stopping_rejects_other_values(seq_data):
+    X, y, _ = seq_data
+    with pytest.raises(TypeError, match="early_stopping must be True, False or 'auto'"):
+        SeqAttentionClassifier(**TINY, early_stopping="yes").fit(X, y)

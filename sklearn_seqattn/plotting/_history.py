@@ -76,7 +76,7 @@ class HistoryDisplay:
     >>> X, y = make_sequence_classification(n_samples=80, n_timesteps=20, n_features=4,
     ...                                     random_state=0)
     >>> clf = SeqAttentionClassifier(lstm_units=4, dense_units=4, max_epochs=3,
-    ...                              random_state=0).fit(X, y)
+    ...                              early_stopping=True, random_state=0).fit(X, y)
     >>> disp = HistoryDisplay.from_estimator(clf)
     >>> sorted(disp.lines_)
     ['best_epoch', 'train_loss', 'valid_loss', 'valid_score']
