@@ -86,11 +86,11 @@ class SeqAttentionClassifier(
         them. "auto" uses 3 layers when steps hold at most 3 features
         (univariate series and the like, whose steps say little alone) and
         none otherwise; see ``n_conv_layers_``.
-    conv_channels : int, default=64
+    conv_channels : int, default=128
         Output channels of each convolution layer.
-    kernel_size : int, default=5
+    kernel_size : int, default=7
         Width in steps of each convolution (odd).
-    conv_batch_norm : bool, default=False
+    conv_batch_norm : bool, default=True
         Batch-normalise each convolution's output over the batch's real
         steps (running estimates at prediction, so padding still never
         changes a prediction).
@@ -129,10 +129,13 @@ class SeqAttentionClassifier(
         input at every training step (not at prediction): each epoch sees
         the sequences with fresh noise, so the network cannot memorise the
         training set's noise.
-    input_dropout : float, default=0.2
-        Dropout rate on the standardised input values during training: a
-        random fifth of the values of every batch is set to the feature's
-        mean, so the network cannot memorise exact training values.
+    input_dropout : float or "auto", default="auto"
+        Dropout rate on the standardised input values during training: at
+        0.2 a random fifth of the values of every batch is set to the
+        feature's mean, so the network cannot memorise exact training
+        values. "auto" is 0.2, or 0 when batch-normalised convolutions read
+        the input: dropout before batch normalisation makes the statistics
+        seen in training differ from those at prediction.
     label_smoothing : float, default=0.0
         Label smoothing of the loss, in [0, 1).
     loss : {"cross_entropy", "focal"}, default="cross_entropy"
@@ -316,9 +319,9 @@ class SeqAttentionClassifier(
         *,
         downsample="auto",
         n_conv_layers="auto",
-        conv_channels=64,
-        kernel_size=5,
-        conv_batch_norm=False,
+        conv_channels=128,
+        kernel_size=7,
+        conv_batch_norm=True,
         dense_units=64,
         n_dense_layers=1,
         lstm_units=64,
@@ -331,7 +334,7 @@ class SeqAttentionClassifier(
         dropout=0.1,
         weight_decay=1e-4,
         input_noise=0.0,
-        input_dropout=0.2,
+        input_dropout="auto",
         label_smoothing=0.0,
         loss="cross_entropy",
         focal_gamma=2.0,

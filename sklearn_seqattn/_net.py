@@ -20,7 +20,7 @@ from skorch.utils import to_tensor
 from ._batching import batch_loader
 from ._inference import run_batch
 from ._module import FocalLoss, SeqAttentionModule
-from ._params import optimizer_kwargs, resolve_autocast
+from ._params import optimizer_kwargs, resolve_autocast, resolve_input_dropout
 from ._stopping import FiniteLossCheck, LossOrScoreStopping
 
 __all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardization"]
@@ -41,7 +41,6 @@ MODULE_PARAMS = (
     "pooling",
     "dropout",
     "input_noise",
-    "input_dropout",
 )
 
 
@@ -187,6 +186,9 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         module__downsample=est.downsample_,
         module__n_conv_layers=est.n_conv_layers_,
+        module__input_dropout=resolve_input_dropout(
+            est.input_dropout, est.n_conv_layers_, est.conv_batch_norm
+        ),
         **_criterion(est),
         optimizer=est.optimizer,
         **optimizer_kwargs(est),

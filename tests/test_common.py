@@ -8,6 +8,7 @@ from sklearn_seqattn import SeqAttentionClassifier
 # 2-D data, which the package reads as univariate sequences (n_samples, n_timesteps).
 TINY = {
     SeqAttentionClassifier: dict(
+        conv_channels=4,
         dense_units=4,
         lstm_units=4,
         max_epochs=5,

@@ -153,6 +153,7 @@ def test_module_rejects_an_even_kernel():
         ({"downsample": "half"}, "downsample must be 'auto' or an int"),
         ({"input_noise": -1.0}, "input_noise must be in"),
         ({"input_dropout": 1.0}, "input_dropout must be in"),
+        ({"input_dropout": "some"}, "input_dropout must be a real number"),
     ],
 )
 def test_new_parameters_are_validated(seq_data, params, match):
@@ -230,3 +231,19 @@ def test_auto_convolves_series_of_few_features_only(tmp_path):
     assert SeqAttentionClassifier(**TINY).fit(wide, y).n_conv_layers_ == 0
     explicit = SeqAttentionClassifier(**TINY, n_conv_layers=1, conv_channels=4).fit(wide, y)
     assert len(explicit.net_.module_.conv.convs) == explicit.n_conv_layers_ == 1
+
+
+def test_auto_input_dropout_is_off_before_batch_normalised_convolutions():
+    from sklearn_seqattn._params import AUTO_INPUT_DROPOUT, resolve_input_dropout
+
+    assert resolve_input_dropout("auto", 0, True) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, False) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, True) == 0.0
+    assert resolve_input_dropout(0.3, 3, True) == 0.3
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 20, 1)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    clf = SeqAttentionClassifier(**TINY, conv_channels=4).fit(X, y)
+    assert clf.net_.module_.input_dropout.p == 0.0
+    wide = SeqAttentionClassifier(**TINY).fit(np.repeat(X, 4, axis=2), y)
+    assert wide.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
