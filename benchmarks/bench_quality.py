@@ -85,6 +85,9 @@ CONFIGS = {
         "class_weight": "balanced",
     },
     "n_init=3": {"n_init": 3},
+    # The defaults before n_conv_layers, input_dropout and early_stopping became "auto"
+    # (records in results/quality-fixed-front-end.jsonl are those runs, relabelled).
+    "fixed front end": {"n_conv_layers": 0, "input_dropout": 0.2, "early_stopping": True},
     "n_attention_layers=2": {"n_attention_layers": 2},
     "input_noise=0.5": {"input_noise": 0.5},
     "previous defaults": {
@@ -93,6 +96,8 @@ CONFIGS = {
         "input_dropout": 0.0,
         "n_init": 1,
         "batch_size": 64,
+        "n_conv_layers": 0,
+        "early_stopping": True,
     },
 }
 
