@@ -123,8 +123,8 @@ SCRIPT = textwrap.dedent(
         n_samples=120, n_timesteps=20, n_features=4, event_length=3, random_state=0
     )
     clf = SeqAttentionClassifier(
-        dense_units=8, lstm_units=8, max_epochs=3, batch_size=16, random_state=0,
-        accelerator=accelerator,
+        dense_units=8, lstm_units=8, max_epochs=3, batch_size=16, early_stopping=True,
+        random_state=0, accelerator=accelerator,
     ).fit(X, y)
     record = {
         "rank": accelerator.process_index,
