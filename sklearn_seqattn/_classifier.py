@@ -26,6 +26,7 @@ from ._net import MODULE_PARAMS, build_net, set_input_standardization
 from ._params import (
     AUTO_MIN_VALIDATION,
     check_params,
+    is_auto,
     resolve_autocast,
     resolve_batch_size,
     resolve_conv_layers,
@@ -795,7 +796,7 @@ class SeqAttentionClassifier(
         if X_val is None or y_val is None:
             given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
             raise ValueError(f"{given} is passed to fit, but {missing} is not.")
-        if self.early_stopping is False:
+        if not is_auto(self.early_stopping) and not self.early_stopping:
             raise ValueError(
                 "X_val and y_val are passed to fit while early_stopping=False; they are "
                 "used for early stopping only: set early_stopping=True."
@@ -853,7 +854,7 @@ class SeqAttentionClassifier(
 
     def _holds_out(self, n_valid: int) -> bool:
         """Whether fit holds out a validation split (of ``n_valid`` samples)."""
-        if self.early_stopping != "auto":
+        if not is_auto(self.early_stopping):
             return bool(self.early_stopping)
         # Options that need a validation split keep it, however small.
         needs_split = self.decision_threshold == "auto" or (

@@ -64,6 +64,11 @@ def _check_int(name, value, low, high=None):
         raise ValueError(f"{name} must be {bound}, got {value}.")
 
 
+def is_auto(value) -> bool:
+    """Whether a parameter is the string "auto" (False for numbers, booleans, NumPy scalars)."""
+    return isinstance(value, str) and value == "auto"
+
+
 def _check_int_or_auto(name, value, low):
     if isinstance(value, str):
         if value != "auto":
@@ -95,13 +100,14 @@ def check_params(est) -> None:
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
     _check_int_or_auto("n_init", est.n_init, 1)
-    if est.n_init != "auto" and est.n_init > 1 and est.early_stopping is False:
+    early_stopping_off = not is_auto(est.early_stopping) and not est.early_stopping
+    if est.n_init != "auto" and est.n_init > 1 and early_stopping_off:
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
             "and needs early_stopping=True (a validation split)."
         )
     _check_real("input_noise", est.input_noise, 0.0, 1e3)
-    if not (isinstance(est.input_dropout, str) and est.input_dropout == "auto"):
+    if not is_auto(est.input_dropout):
         _check_real("input_dropout", est.input_dropout, 0.0, 1.0, high_open=True)
     if est.loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {est.loss!r}.")
@@ -178,9 +184,7 @@ def check_params(est) -> None:
             raise TypeError(f"{name} must be True or False, got {value!r}.")
     for name in ("autocast", "early_stopping"):
         value = getattr(est, name)
-        if not (
-            isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value == "auto")
-        ):
+        if not (isinstance(value, (bool, np.bool_)) or is_auto(value)):
             raise TypeError(f"{name} must be True, False or 'auto', got {value!r}.")
     if isinstance(est.verbose, bool) or not isinstance(est.verbose, numbers.Integral):
         raise TypeError(f"verbose must be an int, got {est.verbose!r}.")

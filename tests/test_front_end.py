@@ -134,6 +134,7 @@ def test_module_rejects_an_even_kernel():
         ({"conv_batch_norm": 1}, "conv_batch_norm must be True or False"),
         ({"n_init": 0}, "n_init must be >= 1"),
         ({"n_init": 2, "early_stopping": False}, "needs early_stopping=True"),
+        ({"n_init": 2, "early_stopping": np.False_}, "needs early_stopping=True"),
         ({"downsample": 0}, "downsample must be >= 1"),
         ({"downsample": "half"}, "downsample must be 'auto' or an int"),
         ({"input_noise": -1.0}, "input_noise must be in"),

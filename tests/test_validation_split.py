@@ -58,10 +58,11 @@ def test_validation_set_needs_both_parts(seq_data, kwargs, match):
 
 def test_validation_set_errors(seq_data):
     X, y, _ = seq_data
-    with pytest.raises(ValueError, match="early_stopping=False"):
-        SeqAttentionClassifier(**TINY, early_stopping=False).fit(
-            X[:300], y[:300], X_val=X[300:], y_val=y[300:]
-        )
+    for off in (False, np.False_):
+        with pytest.raises(ValueError, match="early_stopping=False"):
+            SeqAttentionClassifier(**TINY, early_stopping=off).fit(
+                X[:300], y[:300], X_val=X[300:], y_val=y[300:]
+            )
     with pytest.raises(ValueError, match=r"y_val holds classes that y does not: \[5\]"):
         SeqAttentionClassifier(**TINY).fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:] * 5)
     with pytest.raises(ValueError, match="X_val has 5 features per step"):
