@@ -4,7 +4,11 @@
 cell): balanced accuracy mean, sd and worst fold, CPU seconds per fit, one
 JSON line per data set and configuration.
 
-    python benchmarks/cv_probe.py GunPoint,ArrowHead '{"name": {"param": value}, ...}'
+    python benchmarks/cv_probe.py GunPoint,ArrowHead '{"name": {"param": value}, ...}' [0,1]
+
+The optional third argument lists the seeds (default 0,1). Unequal-length sets
+(JapaneseVowels, PickupGestureWiimoteZ) are passed as lists of ``(T_i, channels)``
+arrays.
 """
 
 from __future__ import annotations
@@ -25,17 +29,24 @@ from sklearn_seqattn import SeqAttentionClassifier
 SEEDS = (0, 1)
 
 
-def probe(name: str, params: dict) -> dict:
+def _take(X, rows):
+    return [X[i] for i in rows] if isinstance(X, list) else X[rows]
+
+
+def probe(name: str, params: dict, seeds=SEEDS) -> dict:
     X, y = load_classification(name, split="train")
-    X = np.asarray(X, dtype=np.float32).transpose(0, 2, 1)  # (n, T, channels)
+    if isinstance(X, list):  # unequal lengths: (channels, T_i) each
+        X = [np.asarray(x, dtype=np.float32).T for x in X]
+    else:
+        X = np.asarray(X, dtype=np.float32).transpose(0, 2, 1)  # (n, T, channels)
     scores, cpu = [], 0.0
-    for seed in SEEDS:
-        for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(X, y):
+    for seed in seeds:
+        for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y):
             est = SeqAttentionClassifier(random_state=seed, **params)
             start = time.process_time()
-            est.fit(X[train], y[train])
+            est.fit(_take(X, train), y[train])
             cpu += time.process_time() - start
-            scores.append(balanced_accuracy_score(y[valid], est.predict(X[valid])))
+            scores.append(balanced_accuracy_score(y[valid], est.predict(_take(X, valid))))
     return {
         "mean": round(float(np.mean(scores)), 3),
         "sd": round(float(np.std(scores)), 3),
@@ -48,9 +59,16 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     configs = json.loads(sys.argv[2])
+    seeds = tuple(int(s) for s in sys.argv[3].split(",")) if len(sys.argv) > 3 else SEEDS
     for name in sys.argv[1].split(","):
         for config, params in configs.items():
-            record = {"data": name, "config": config, **probe(name, params)}
+            record = {
+                "data": name,
+                "config": config,
+                **probe(name, params, seeds),
+                "params": params,
+                "seeds": list(seeds),
+            }
             print(json.dumps(record), flush=True)
 
 
