@@ -27,6 +27,7 @@ from ._params import (
     AUTO_MIN_VALIDATION,
     check_params,
     is_auto,
+    is_off,
     resolve_autocast,
     resolve_batch_size,
     resolve_conv_layers,
@@ -796,7 +797,7 @@ class SeqAttentionClassifier(
         if X_val is None or y_val is None:
             given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
             raise ValueError(f"{given} is passed to fit, but {missing} is not.")
-        if not is_auto(self.early_stopping) and not self.early_stopping:
+        if is_off(self.early_stopping):
             raise ValueError(
                 "X_val and y_val are passed to fit while early_stopping=False; they are "
                 "used for early stopping only: set early_stopping=True."

@@ -69,6 +69,11 @@ def is_auto(value) -> bool:
     return isinstance(value, str) and value == "auto"
 
 
+def is_off(value) -> bool:
+    """Whether a bool-or-"auto" parameter is off: False or ``np.False_``, never "auto"."""
+    return not is_auto(value) and not value
+
+
 def _check_int_or_auto(name, value, low):
     if isinstance(value, str):
         if value != "auto":
@@ -100,8 +105,7 @@ def check_params(est) -> None:
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
     _check_int_or_auto("n_init", est.n_init, 1)
-    early_stopping_off = not is_auto(est.early_stopping) and not est.early_stopping
-    if est.n_init != "auto" and est.n_init > 1 and early_stopping_off:
+    if est.n_init != "auto" and est.n_init > 1 and is_off(est.early_stopping):
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
             "and needs early_stopping=True (a validation split)."
