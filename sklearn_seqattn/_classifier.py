@@ -96,6 +96,10 @@ class SeqAttentionClassifier(
         Batch-normalise each convolution's output over the batch's real
         steps (running estimates at prediction, so padding still never
         changes a prediction).
+    conv_skip : bool, default=False
+        Also give the classification head the mean over real steps of the
+        last convolution's outputs, past the recurrent layers (as LSTM-FCN
+        does). Ignored without convolutions.
     dense_units : int, default=64
         Width of the per-step feed-forward front end.
     n_dense_layers : int, default=1
@@ -324,6 +328,7 @@ class SeqAttentionClassifier(
         conv_channels=128,
         kernel_size=7,
         conv_batch_norm=True,
+        conv_skip=False,
         dense_units=64,
         n_dense_layers=1,
         lstm_units=64,
@@ -372,6 +377,7 @@ class SeqAttentionClassifier(
         self.conv_channels = conv_channels
         self.kernel_size = kernel_size
         self.conv_batch_norm = conv_batch_norm
+        self.conv_skip = conv_skip
         self.dense_units = dense_units
         self.n_dense_layers = n_dense_layers
         self.lstm_units = lstm_units

@@ -391,6 +391,10 @@ class SeqAttentionModule(nn.Module):
         disables them); ``kernel_size`` must be odd.
     conv_batch_norm : bool
         Batch-normalise each convolution over real steps.
+    conv_skip : bool
+        Also give the head the mean over real steps of the convolutions'
+        outputs, past the recurrent layers (as LSTM-FCN does); ignored
+        without convolutions.
     dense_units, n_dense_layers : int
         Per-step feed-forward front end (``n_dense_layers=0`` disables it).
     lstm_units, n_lstm_layers : int
@@ -430,6 +434,7 @@ class SeqAttentionModule(nn.Module):
         n_conv_layers: int = 0,
         kernel_size: int = 5,
         conv_batch_norm: bool = False,
+        conv_skip: bool = False,
         dense_units: int = 64,
         n_dense_layers: int = 1,
         lstm_units: int = 64,
@@ -472,7 +477,9 @@ class SeqAttentionModule(nn.Module):
         self.final_norm = nn.LayerNorm(width) if n_attention_layers else nn.Identity()
         self.pooling = pooling
         self.pool = AttentionPooling(width) if pooling == "attention" else None
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
+        self.conv_skip = bool(conv_skip and n_conv_layers)
+        head_width = width + (self.conv.output_size if self.conv_skip else 0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(head_width, n_classes))
 
     def forward(
         self,
@@ -486,7 +493,7 @@ class SeqAttentionModule(nn.Module):
         With ``return_attention=True`` also return the pooling weights
         ``(batch, time)`` and a list with one ``(batch, time, time)`` map per
         self-attention block. With ``return_pooled=True`` return the pooled
-        representation ``(batch, width)`` that the head reads, instead of the
+        representation that the head reads, instead of the
         logits.
         """
         # Trailing padding common to the whole batch is dropped: it costs time only.
@@ -511,8 +518,8 @@ class SeqAttentionModule(nn.Module):
             lengths = torch.div(
                 lengths + self.downsample - 1, self.downsample, rounding_mode="floor"
             )
-        h = self.front_end(self.conv(x, real))
-        h = self.lstm(h, lengths, uniform)  # (batch, time, hidden)
+        features = self.conv(x, real)  # (batch, time, channels)
+        h = self.lstm(self.front_end(features), lengths, uniform)  # (batch, time, hidden)
         maps = []
         for block in self.attention_blocks:
             h, weights = block(h, ~real, need_weights=return_attention)
@@ -522,6 +529,10 @@ class SeqAttentionModule(nn.Module):
             pooled, weights = self.pool(h, real)
         else:
             pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
+        if self.conv_skip:
+            # The convolutions' mean over real steps, past the recurrent layers.
+            share = real.to(features.dtype) / lengths[:, None].to(features.dtype)  # (batch, time)
+            pooled = torch.cat([pooled, torch.einsum("bt,btc->bc", share, features)], dim=1)
         if return_pooled:
             return pooled  # (batch, width)
         logits = self.head(pooled)  # (batch, n_classes)

@@ -30,6 +30,7 @@ MODULE_PARAMS = (
     "conv_channels",
     "kernel_size",
     "conv_batch_norm",
+    "conv_skip",
     "dense_units",
     "n_dense_layers",
     "lstm_units",

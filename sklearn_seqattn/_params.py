@@ -49,6 +49,7 @@ THRESHOLD_METRICS = {
 _BOOL_PARAMS = (
     "bidirectional",
     "conv_batch_norm",
+    "conv_skip",
     "bucket_by_length",
     "deterministic",
     "warm_start",

@@ -575,7 +575,7 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
 
     known = sorted(cls().get_params(deep=False))
     allowed = _allowed_optimizers()
-    params = {}
+    params: dict[str, object] = {}
     for name, value in saved.params.items():
         if name not in known:
             warnings.warn(
@@ -595,6 +595,8 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
                 params[name] = _decode_param(name, value)
             except ValueError as exc:
                 raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+    # Saved before conv_skip existed: those networks had no skip.
+    params.setdefault("conv_skip", False)
     if not isinstance(params.get("device", "cpu"), str):
         raise ValueError(
             f"{CONFIG_FILE} in {where} is invalid: params.device must be a str, "

@@ -132,6 +132,7 @@ def test_module_rejects_an_even_kernel():
         ({"label_smoothing": 1.0}, "label_smoothing must be in"),
         ({"standardize": "yes"}, "standardize must be True or False"),
         ({"conv_batch_norm": 1}, "conv_batch_norm must be True or False"),
+        ({"conv_skip": "yes"}, "conv_skip must be True or False"),
         ({"n_init": 0}, "n_init must be >= 1"),
         ({"n_init": 2, "early_stopping": False}, "needs early_stopping=True"),
         ({"n_init": 2, "early_stopping": np.False_}, "needs early_stopping=True"),
@@ -235,3 +236,39 @@ def test_auto_input_dropout_is_off_before_batch_normalised_convolutions():
     assert clf.net_.module_.input_dropout.p == 0.0
     wide = SeqAttentionClassifier(**TINY).fit(np.repeat(X, 4, axis=2), y)
     assert wide.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
+
+
+def test_conv_skip_feeds_the_head_the_convolutions_mean_over_real_steps():
+    """Against a reference: the pooled vector ends with each sequence's conv mean."""
+    torch.manual_seed(3)
+    kwargs = dict(n_conv_layers=2, conv_channels=5, kernel_size=3, dropout=0.0)
+    module = SeqAttentionModule(2, 3, conv_skip=True, **kwargs).eval()
+    assert module.head[1].in_features == 2 * 64 + 5
+    lengths = torch.tensor([6, 4])
+    x = torch.randn(2, 6, 2)
+    pooled = module(x, lengths, return_pooled=True)
+    features = module.conv(x, real_step_mask(lengths, 6))
+    for i, n in enumerate(lengths.tolist()):
+        assert_allclose(pooled[i, -5:].detach(), features[i, :n].mean(0).detach(), atol=1e-6)
+    # Without convolutions there is nothing to skip: the head reads the LSTM alone.
+    plain = SeqAttentionModule(2, 3, conv_skip=True, n_conv_layers=0)
+    assert not plain.conv_skip and plain.head[1].in_features == 2 * 64
+
+
+def test_conv_skip_model_learns_and_survives_save_and_load(seq_data, tmp_path):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(
+        n_conv_layers=2,
+        conv_channels=8,
+        conv_skip=True,
+        dense_units=8,
+        lstm_units=8,
+        max_epochs=30,
+        class_weight="balanced",
+        random_state=0,
+    ).fit(X[:280], y[:280])
+    assert clf.net_.module_.conv_skip
+    assert clf.score(X[280:], y[280:]) > 0.85
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.conv_skip is True
+    assert_allclose(loaded.predict_proba(X[280:]), clf.predict_proba(X[280:]))

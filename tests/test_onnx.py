@@ -23,6 +23,7 @@ VARIANTS = {
     "conv-front-end": dict(n_conv_layers=2, kernel_size=3, conv_channels=4),
     "conv-batch-norm": dict(n_conv_layers=2, kernel_size=3, conv_channels=4, conv_batch_norm=True),
     "downsampled": dict(downsample=2, n_conv_layers=1, conv_channels=4),
+    "conv-skip": dict(downsample=2, n_conv_layers=1, conv_channels=4, conv_skip=True),
 }
 
 # Exports and compiles graphs: seconds per test.

@@ -34,6 +34,7 @@ VARIANTS = {
     "two_attention_layers": dict(n_attention_layers=2),
     "conv_front_end": dict(n_conv_layers=2, kernel_size=3, conv_channels=6),
     "conv_batch_norm": dict(n_conv_layers=2, kernel_size=3, conv_channels=6, conv_batch_norm=True),
+    "conv_skip": dict(n_conv_layers=2, kernel_size=3, conv_channels=6, conv_skip=True),
     "conv_and_attention": dict(n_conv_layers=1, kernel_size=5, n_attention_layers=1),
     "downsampled": dict(downsample=3, n_conv_layers=1, n_attention_layers=1),
 }

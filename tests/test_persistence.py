@@ -333,3 +333,15 @@ def test_folder_without_config_is_refused(tmp_path):
 def test_save_before_fit_raises_not_fitted(tmp_path):
     with pytest.raises(NotFittedError):
         SeqAttentionClassifier().save(tmp_path / "model")
+
+
+def test_model_saved_before_conv_skip_existed_loads_without_it(data, tmp_path):
+    X, y = data
+    clf = SeqAttentionClassifier(**TINY, n_conv_layers=1, conv_channels=4, conv_skip=False)
+    folder = clf.fit(X, y).save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    del config["params"]["conv_skip"]
+    _write_config(folder, config)
+    loaded = SeqAttentionClassifier.load(folder)
+    assert loaded.conv_skip is False
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
