@@ -149,20 +149,27 @@ def test_new_parameters_are_validated(seq_data, params, match):
         SeqAttentionClassifier(**params).fit(X, y)
 
 
-@pytest.mark.parametrize("batch_norm", [False, True])
-def test_conv_model_learns_the_order_task(seq_data, batch_norm):
+@pytest.mark.parametrize(
+    "batch_norm, skip", [(False, False), (True, False), (True, True)], ids=["plain", "bn", "skip"]
+)
+def test_conv_model_learns_the_order_task(seq_data, tmp_path, batch_norm, skip):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
         n_conv_layers=2,
         conv_channels=8,
         conv_batch_norm=batch_norm,
+        conv_skip=skip,
         dense_units=8,
         lstm_units=8,
         max_epochs=30,
         class_weight="balanced",
         random_state=0,
     ).fit(X[:280], y[:280])
+    assert clf.net_.module_.conv_skip is skip
     assert clf.score(X[280:], y[280:]) > 0.85
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.conv_skip is skip
+    assert_allclose(loaded.predict_proba(X[280:]), clf.predict_proba(X[280:]))
 
 
 def test_downsample_averages_windows_of_real_steps():
@@ -253,22 +260,3 @@ def test_conv_skip_feeds_the_head_the_convolutions_mean_over_real_steps():
     # Without convolutions there is nothing to skip: the head reads the LSTM alone.
     plain = SeqAttentionModule(2, 3, conv_skip=True, n_conv_layers=0)
     assert not plain.conv_skip and plain.head[1].in_features == 2 * 64
-
-
-def test_conv_skip_model_learns_and_survives_save_and_load(seq_data, tmp_path):
-    X, y, _ = seq_data
-    clf = SeqAttentionClassifier(
-        n_conv_layers=2,
-        conv_channels=8,
-        conv_skip=True,
-        dense_units=8,
-        lstm_units=8,
-        max_epochs=30,
-        class_weight="balanced",
-        random_state=0,
-    ).fit(X[:280], y[:280])
-    assert clf.net_.module_.conv_skip
-    assert clf.score(X[280:], y[280:]) > 0.85
-    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
-    assert loaded.conv_skip is True
-    assert_allclose(loaded.predict_proba(X[280:]), clf.predict_proba(X[280:]))
