@@ -8,7 +8,10 @@ JSON line per data set and configuration.
 
 The optional third argument lists the seeds (default 0,1). Unequal-length sets
 (JapaneseVowels, PickupGestureWiimoteZ) are passed as lists of ``(T_i, channels)``
-arrays.
+arrays. The pseudo-parameter ``"average_epochs_after": k`` is not the
+classifier's: it adds a callback that replaces the final weights (and batch-norm
+running estimates) by their mean over the epochs after ``k`` (stochastic weight
+averaging with a constant learning rate), for fits without a validation split.
 """
 
 from __future__ import annotations
@@ -23,10 +26,44 @@ import torch
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
+from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
 
 SEEDS = (0, 1)
+
+
+class AverageLastEpochs(Callback):
+    """Replace the final weights by their mean over the epochs after ``start``."""
+
+    def __init__(self, start: int):
+        self.start = start
+
+    def initialize(self):
+        self.sum_, self.count_ = {}, 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) <= self.start:
+            return
+        for name, value in net.module_.state_dict().items():
+            if value.is_floating_point():
+                self.sum_[name] = self.sum_.get(name, 0) + value.detach().double()
+        self.count_ += 1
+
+    def on_train_end(self, net, **kwargs):
+        if self.count_:
+            state = net.module_.state_dict()
+            mean = {k: (v / self.count_).to(state[k].dtype) for k, v in self.sum_.items()}
+            net.module_.load_state_dict(mean, strict=False)
+
+
+def _estimator(params: dict, seed: int) -> SeqAttentionClassifier:
+    params = dict(params)
+    if "average_epochs_after" in params:
+        start = params.pop("average_epochs_after")
+        params["callbacks"] = [("average", AverageLastEpochs(start))]
+    return SeqAttentionClassifier(random_state=seed, **params)
 
 
 def _take(X, rows):
@@ -42,7 +79,7 @@ def probe(name: str, params: dict, seeds=SEEDS) -> dict:
     scores, cpu = [], 0.0
     for seed in seeds:
         for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y):
-            est = SeqAttentionClassifier(random_state=seed, **params)
+            est = _estimator(params, seed)
             start = time.process_time()
             est.fit(_take(X, train), y[train])
             cpu += time.process_time() - start
