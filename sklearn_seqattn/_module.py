@@ -531,10 +531,10 @@ class SeqAttentionModule(nn.Module):
             pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
         if self.conv_skip:
             # The convolutions' mean over real steps, past the recurrent layers.
-            share = real.to(features.dtype) / lengths[:, None].to(features.dtype)  # (batch, time)
-            pooled = torch.cat([pooled, torch.einsum("bt,btc->bc", share, features)], dim=1)
+            conv_mean, _ = _pool_without_parameters(features, real, lengths, "mean")
+            pooled = torch.cat([pooled, conv_mean], dim=1)  # (batch, width + channels)
         if return_pooled:
-            return pooled  # (batch, width)
+            return pooled
         logits = self.head(pooled)  # (batch, n_classes)
         if not return_attention:
             return logits
