@@ -107,17 +107,22 @@ def probe(name: str, params: dict, seeds=SEEDS) -> dict:
     scores, singles, cpu, n_fits = [], [], 0.0, 0
     for seed in seeds:
         for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y):
+            X_train, X_valid = _take(X, train), _take(X, valid)
             probas = []
             for member in range(n_members):
                 est = _estimator(params, seed + 100 * member)
                 start = time.process_time()
-                est.fit(_take(X, train), y[train])
+                est.fit(X_train, y[train])
                 cpu += time.process_time() - start
                 n_fits += 1
-                probas.append(est.predict_proba(_take(X, valid)))
-                singles.append(balanced_accuracy_score(y[valid], est.predict(_take(X, valid))))
-            predicted = est.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]
-            scores.append(balanced_accuracy_score(y[valid], predicted))
+                singles.append(balanced_accuracy_score(y[valid], est.predict(X_valid)))
+                if n_members > 1:
+                    probas.append(est.predict_proba(X_valid))
+            if n_members == 1:  # a plain fit: scored by its own predict (threshold included)
+                scores.append(singles[-1])
+            else:
+                predicted = est.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]
+                scores.append(balanced_accuracy_score(y[valid], predicted))
     record = {
         "mean": round(float(np.mean(scores)), 3),
         "sd": round(float(np.std(scores)), 3),
