@@ -4,7 +4,8 @@ Commands: ``fit`` (train on an ``.npz`` file and save the model folder),
 ``predict`` (write predictions and probabilities as CSV), ``info`` (print a
 saved model's settings) and ``demo`` (train and report on generated data).
 Exit status: 0 on success, 2 for a usage or input error (message on stderr,
-no traceback).
+no traceback), 1 when the reader of standard output closed it early (as
+``seqattn predict ... | head`` does; nothing is printed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import difflib
 import json
 import math
+import os
 import sys
 import time
 import warnings
@@ -25,6 +27,8 @@ __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+# Standard output closed by its reader (Python's own status for EPIPE, see the signal docs).
+EXIT_BROKEN_PIPE = 1
 # The demo's test split (20%) needs members of both classes.
 MIN_DEMO_SAMPLES = 20
 # Arrays the command line reads (as declared in their .npy headers), and weights of a network.
@@ -43,7 +47,8 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqattn",
         description="Attention-LSTM sequence classification (sklearn-seqattn).",
-        epilog="Exit status: 0 on success, 2 for a usage or input error.",
+        epilog="Exit status: 0 on success, 2 for a usage or input error, 1 when standard "
+        "output was closed early (e.g. by head).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -79,7 +84,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "predict",
         help="predict with a saved classifier and write a CSV file",
         description="Write one CSV row per sequence of DATA: the predicted label "
-        "('prediction') and the probability of each class ('proba_<label>').",
+        "('prediction', as the model's predict gives it, so a fitted decision_threshold "
+        "applies) and the probability of each class ('proba_<label>').",
     )
     predict.add_argument("model", metavar="MODEL_DIR", help="folder written by 'seqattn fit'")
     predict.add_argument("data", metavar="DATA.npz", help="sequences to classify")
@@ -281,6 +287,23 @@ def _check_network_size(clf, X) -> None:
         )
 
 
+def _check_out(path: str) -> None:
+    """Refuse an output folder that save() would refuse, before any training is spent.
+
+    save() checks again when it writes: the folder may change while the model trains.
+    """
+    from ._persistence import _check_target
+
+    folder = Path(path)
+    # save()'s own check of the name, made before it calls _check_target.
+    if os.path.basename(os.path.normpath(folder)) in ("", ".", ".."):
+        raise CLIError(f"--out must name a folder, got {path!r}.")
+    try:
+        _check_target(folder)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot save the model to {path} (nothing was trained): {exc}") from None
+
+
 def _cmd_fit(args) -> int:
     from ._classifier import SeqAttentionClassifier
     from ._diagnosis import ChanceLevelWarning
@@ -291,6 +314,7 @@ def _cmd_fit(args) -> int:
         check_params(SeqAttentionClassifier(**params))
     except (ValueError, TypeError) as exc:
         raise CLIError(f"invalid parameter: {exc}") from None
+    _check_out(args.out)
     X, y = _load_arrays(args.data, [args.x_key, args.y_key])
     _check_network_size(SeqAttentionClassifier(**params), X)
     explicit_verbose = params.get("verbose", 0)
@@ -341,9 +365,10 @@ def _cmd_predict(args) -> int:
     (X,) = _load_arrays(args.data, [args.x_key])
     try:
         proba = clf.predict_proba(X)
+        # predict, not the argmax of proba: it applies a fitted decision threshold.
+        labels = clf.predict(X)
     except (ValueError, TypeError) as exc:
         raise CLIError(f"cannot predict on {args.data}: {exc}") from None
-    labels = clf.classes_[proba.argmax(axis=1)]
     header = ["prediction"] + [f"proba_{c}" for c in clf.classes_.tolist()]
     rows = (
         [_plain(label)] + [f"{p:.6g}" for p in row]
@@ -420,17 +445,39 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for a usage or input error (reported on stderr).
+        0 on success, 2 for a usage or input error (reported on stderr), 1
+        when standard output was closed by its reader before all was written
+        (reported nowhere: ``seqattn predict ... | head`` is no error).
     """
     try:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        return _COMMANDS[args.command](args)
+        status = _COMMANDS[args.command](args)
+        # Output still buffered would meet a closed pipe at exit, out of reach of the except.
+        sys.stdout.flush()
     except CLIError as exc:
         print(f"seqattn {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _discard_stdout() -> None:
+    """Point standard output at devnull, so that the exit's flush finds no closed pipe.
+
+    Python's recipe for SIGPIPE (see the docs of the ``signal`` module).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured in-process): nothing to flush
+        pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

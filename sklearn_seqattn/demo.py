@@ -85,7 +85,7 @@ def run_demo(
     fit_seconds = time.perf_counter() - start
 
     proba = clf.predict_proba(X[test])
-    pred = clf.classes_[proba.argmax(axis=1)]
+    pred = clf.predict(X[test])  # not the argmax of proba: predict applies a decision threshold
     bacc = balanced_accuracy_score(y[test], pred)
     auc = roc_auc_score(y[test], proba[:, 1])
     weights = clf.attention_weights(X[test])

@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -291,3 +292,101 @@ def test_keras_style_class_weight_dict(data_file, tmp_path, capsys):
     bad = ["fit", str(path), "--out", str(out), "--param", "class_weight={'no': -1.0}"]
     assert main([*bad, *TINY]) == 2
     assert "class_weight values must be finite and non-negative" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def thresholded_model_dir(data_file, tmp_path_factory):
+    """A binary model saved with decision_threshold=0.9: predict differs from the argmax."""
+    from sklearn_seqattn._diagnosis import ChanceLevelWarning
+
+    _, X, labels = data_file
+    clf = SeqAttentionClassifier(
+        lstm_units=4,
+        dense_units=4,
+        max_epochs=2,
+        n_conv_layers=0,
+        n_init=1,
+        random_state=0,
+        decision_threshold=0.9,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChanceLevelWarning)  # two epochs learn little
+        clf.fit(X, labels)
+    return clf.save(tmp_path_factory.mktemp("thresholded") / "model")
+
+
+def test_predict_applies_the_decision_threshold(thresholded_model_dir, data_file, tmp_path):
+    path, X, _ = data_file
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(thresholded_model_dir), str(path), "--out", str(preds)]) == 0
+    with open(preds, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    clf = SeqAttentionClassifier.load(thresholded_model_dir)
+    assert clf.threshold_ == 0.9
+    argmax = clf.classes_[clf.predict_proba(X).argmax(axis=1)]
+    assert (clf.predict(X) != argmax).any()  # else this test could not tell them apart
+    assert [r[0] for r in rows] == clf.predict(X).tolist()
+    np.testing.assert_allclose(np.array(rows)[:, 1:].astype(float), clf.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("content", ["notes.txt", "a file"])
+def test_fit_refuses_an_occupied_out_before_training(
+    data_file, tmp_path, capsys, monkeypatch, content
+):
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("fit ran although --out would be refused")
+
+    monkeypatch.setattr(SeqAttentionClassifier, "fit", no_fit)
+    path, _, _ = data_file
+    if content == "a file":
+        out = tmp_path / "model"
+        out.write_text("mine")
+        expected = "existing file"
+    else:
+        out = tmp_path / "results"
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        expected = "notes.txt"
+    assert main(["fit", str(path), "--out", str(out), "--quiet", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seqattn fit: error: cannot save the model to {out}")
+    assert expected in err and "Traceback" not in err
+    assert out.read_text() == "mine" if content == "a file" else (out / "notes.txt").exists()
+
+
+def test_fit_refuses_an_out_that_names_no_folder(data_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(SeqAttentionClassifier, "fit", lambda *a, **k: pytest.fail("fit ran"))
+    monkeypatch.chdir(tmp_path)
+    path, _, _ = data_file
+    assert main(["fit", str(path), "--out", ".", *TINY]) == 2
+    assert "--out must name a folder" in capsys.readouterr().err
+
+
+def test_fit_may_replace_a_saved_model(model_dir, data_file, tmp_path, capsys):
+    import shutil
+
+    path, _, _ = data_file
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    assert main(["fit", str(path), "--out", str(out), "--quiet", *TINY]) == 0
+    assert SeqAttentionClassifier.load(out).n_iter_ == 2
+
+
+@pytest.mark.slow
+def test_predict_into_a_pipe_closed_early_exits_quietly(model_dir, data_file, tmp_path):
+    _, X, _ = data_file
+    many = tmp_path / "many.npz"
+    # Far more CSV than a pipe buffers (64 KiB on Linux), so writing meets the closed pipe.
+    np.savez(many, X=np.tile(X, (200, 1, 1)))
+    with subprocess.Popen(
+        [sys.executable, "-m", "sklearn_seqattn", "predict", str(model_dir), str(many)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout.readline() == b"prediction,proba_no,proba_yes\n"
+        process.stdout.close()  # as `| head -1` does
+        err = process.stderr.read().decode()
+        status = process.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert err == ""
+    assert status == 1
