@@ -15,44 +15,39 @@ from sklearn.base import (
     clone,
 )
 from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._batching import SequenceDataset, place_data
 from ._data import standardization
-from ._diagnosis import ChanceLevelWarning, FitDiagnosis, diagnose_fit, prior_loss
-from ._inference import forward_sequences
-from ._net import MODULE_PARAMS, build_net, set_input_standardization
+from ._diagnosis import ChanceLevelWarning
+from ._inference import merge_fine_logits
 from ._params import (
     AUTO_MIN_VALIDATION,
     check_params,
     is_auto,
     is_off,
-    resolve_autocast,
     resolve_batch_size,
-    resolve_conv_layers,
     resolve_device,
     resolve_downsample,
+    resolve_fixed_filters,
+    resolve_front_end,
+    resolve_input_dropout,
+    resolve_restore_best_weights,
 )
-from ._random import deterministic_algorithms, draw_seed, isolated_torch_rng
-from ._stopping import best_epoch, best_epoch_key, was_interrupted
+from ._random import deterministic_algorithms, draw_seed
+from ._stopping import best_epoch
+from ._training import (
+    FitData,
+    continue_network,
+    diagnose,
+    fit_ensemble,
+    forward_fitted,
+    predict_proba_with,
+)
 from ._validation import Sequences, check_classification_y, check_sequences
+from ._weights import class_weights, loss_weights
 
 __all__ = ["SeqAttentionClassifier"]
-
-# n_init="auto" tries at most this many initialisations.
-AUTO_MAX_INIT = 3
-
-
-def _release_fit_data(net) -> None:
-    """Drop what a trained net holds of this fit: its batch generator and validation set.
-
-    The validation set holds rows of the whole training data (one shared
-    copy); a fitted net keeps none of it, so it pickles small. Plain
-    attributes: skorch's ``set_params`` would re-initialise the net.
-    """
-    net.iterator_train__generator = None
-    net.train_split = None
 
 
 def _is_ragged_list(X) -> bool:
@@ -98,8 +93,31 @@ class SeqAttentionClassifier(
         changes a prediction).
     conv_skip : bool, default=False
         Also give the classification head the mean over real steps of the
-        last convolution's outputs, past the recurrent layers (as LSTM-FCN
-        does). Ignored without convolutions.
+        front end's outputs (global average pooling), past the recurrent
+        layers, as LSTM-FCN does. Ignored without convolutions.
+    front_end : {"auto", "multiscale", "conv", "none"}, default="auto"
+        What reads the standardised steps before the dense layers and the
+        LSTM. "multiscale": parallel masked convolutions of widths 39, 19 and
+        9 steps (InceptionTime's design, after a 1x1 bottleneck for steps of
+        more than 3 features), a max-pool branch and, with
+        ``fixed_filters``, hand-crafted rise, fall and peak detectors; then
+        depthwise-separable convolutions dilated 2, 4 and 8 times with a
+        residual shortcut (LITE's design): a receptive field of 291 steps,
+        ``front_end_filters`` channels out. "conv": ``n_conv_layers`` plain
+        convolutions of ``conv_channels`` channels and width ``kernel_size``
+        (receptive field ``n_conv_layers * (kernel_size - 1) + 1``). "none":
+        the dense layers read each step alone. "auto" keeps a plain stack
+        when ``n_conv_layers`` is an int (none when 0); otherwise steps of at
+        most 3 features get the plain stack and wider steps none. Every
+        front end is masked: padding never changes a prediction. See
+        ``front_end_``.
+    front_end_filters : int, default=32
+        Filters per branch of the multi-scale front end, and its output width.
+    fixed_filters : bool or "auto", default="auto"
+        Give the multi-scale front end the 17 non-trainable detectors of
+        H-InceptionTime (alternating-sign filters of lengths 2-64 and peak
+        shapes of lengths 6-96) on every input feature. "auto": for steps of
+        at most 3 features (the cost grows with the number of features).
     dense_units : int, default=64
         Width of the per-step feed-forward front end.
     n_dense_layers : int, default=1
@@ -169,11 +187,15 @@ class SeqAttentionClassifier(
         Copies keep their sample's loss weight; synthetic sequences get the
         mean weight of their class. A sampler without a ``random_state`` gets
         one from this fit's seed.
-    standardize : bool, default=True
-        Standardise each feature inside the network with the mean and
+    standardize : bool or "per_series", default=True
+        True: standardise each feature inside the network with the mean and
         standard deviation of the real (non-padded) training steps. The
         statistics are part of the model (saved and exported with it), so
-        unscaled input needs no external scaler.
+        unscaled input needs no external scaler. "per_series": standardise
+        each sequence's features by their own mean and standard deviation
+        over its real steps (what the UCR loaders of InceptionTime and
+        MiniRocket do), which discards each series' level and scale. False:
+        feed the values as they are.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is
         padding (NaN allowed). Ignored for ragged lists.
@@ -206,6 +228,13 @@ class SeqAttentionClassifier(
         Share of the training data held out when early stopping is on.
     n_iter_no_change : int, default=20
         Patience of early stopping (and of the "plateau" schedule, halved).
+    restore_best_weights : bool or "auto", default="auto"
+        Restore, at the end of training, the weights of the best epoch: with
+        a validation split the best validation score (ties: lower loss),
+        without one the lowest training loss (the recipe of InceptionTime and
+        FCN). False keeps the last epoch's weights. "auto" restores with a
+        validation split and keeps the last weights without one. See
+        ``restore_best_weights_``.
     lr_schedule : {None, "plateau", "cosine"}, default=None
         "plateau" halves the learning rate when the monitored loss stalls;
         "cosine" anneals it to zero over ``max_epochs``.
@@ -256,6 +285,14 @@ class SeqAttentionClassifier(
         it failed (chance level or collapsed, on the validation split, or on
         the training data without one), another, up to 3 in all: a fit
         that learns costs one training, one that fails costs three.
+    n_estimators : int, default=1
+        Number of networks trained from different seeds (each with its own
+        ``n_init`` restarts) whose probabilities are averaged, as
+        InceptionTime's ensembles do. ``predict_proba``, ``predict``,
+        ``attention_weights`` (the members' mean), ``transform`` (the
+        members' embeddings side by side), ``save``/``load`` and ``to_onnx``
+        work on the ensemble as on one network; the fit costs
+        ``n_estimators`` trainings. Not combined with ``warm_start``.
 
     Attributes
     ----------
@@ -263,9 +300,21 @@ class SeqAttentionClassifier(
         Class labels.
     downsample_ : int
         The downsampling factor used (``downsample`` with "auto" resolved).
+    front_end_ : {"multiscale", "conv", "none"}
+        The front end used (``front_end`` with "auto" resolved).
     n_conv_layers_ : int
-        The number of convolution layers used (``n_conv_layers`` with "auto"
-        resolved).
+        The number of plain convolution layers used (0 unless ``front_end_``
+        is "conv").
+    fixed_filters_ : bool
+        Whether the multi-scale front end has the hand-crafted filters.
+    input_dropout_ : float
+        The input dropout rate used (``input_dropout`` with "auto" resolved).
+    early_stopping_ : bool
+        Whether the last fit held out a validation split (``early_stopping``
+        with "auto" resolved; ``n_init > 1`` and
+        ``decision_threshold="auto"`` force one).
+    restore_best_weights_ : bool
+        Whether the best epoch's weights were restored.
     batch_size_ : int
         The mini-batch size used (``batch_size`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
@@ -304,7 +353,10 @@ class SeqAttentionClassifier(
     init_scores_ : list of float
         With early stopping, the best validation score of each initialisation
         trained (one entry when ``n_init=1``, or when "auto" stopped after
-        the first).
+        the first); with ``n_estimators > 1``, one such list per member.
+    member_diagnoses_ : list of FitDiagnosis
+        The diagnosis of each ensemble member alone (one entry without an
+        ensemble); ``fit_diagnosis_`` judges the averaged ensemble.
 
     Examples
     --------
@@ -329,6 +381,9 @@ class SeqAttentionClassifier(
         kernel_size=7,
         conv_batch_norm=True,
         conv_skip=False,
+        front_end="auto",
+        front_end_filters=32,
+        fixed_filters="auto",
         dense_units=64,
         n_dense_layers=1,
         lstm_units=64,
@@ -358,6 +413,7 @@ class SeqAttentionClassifier(
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
+        restore_best_weights="auto",
         lr_schedule=None,
         gradient_clip=1.0,
         scoring="balanced_accuracy",
@@ -371,6 +427,7 @@ class SeqAttentionClassifier(
         verbose=0,
         warm_start=False,
         n_init="auto",
+        n_estimators=1,
     ):
         self.downsample = downsample
         self.n_conv_layers = n_conv_layers
@@ -378,6 +435,9 @@ class SeqAttentionClassifier(
         self.kernel_size = kernel_size
         self.conv_batch_norm = conv_batch_norm
         self.conv_skip = conv_skip
+        self.front_end = front_end
+        self.front_end_filters = front_end_filters
+        self.fixed_filters = fixed_filters
         self.dense_units = dense_units
         self.n_dense_layers = n_dense_layers
         self.lstm_units = lstm_units
@@ -407,6 +467,7 @@ class SeqAttentionClassifier(
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.restore_best_weights = restore_best_weights
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.scoring = scoring
@@ -420,6 +481,7 @@ class SeqAttentionClassifier(
         self.verbose = verbose
         self.warm_start = warm_start
         self.n_init = n_init
+        self.n_estimators = n_estimators
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -499,21 +561,17 @@ class SeqAttentionClassifier(
         ``callbacks``...) is taken from the current parameters, and changing
         the architecture raises a ``ValueError``.
         """
-        # Transactional: on any exception the estimator is left as it was (fitted state
-        # included). A warm-started net is trained in place, so it is copied first.
-        saved = dict(self.__dict__)
-        if self.warm_start and "net_" in saved:
-            saved["net_"] = copy.deepcopy(self.net_)
-            saved["history_"] = saved["net_"].history
-        try:
-            return self._fit(X, y, sample_weight, y_fine, groups, X_val, y_val, sample_weight_val)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        # The work is done on a shallow copy (the same parameters): on any exception
+        # this estimator is left as it was, and the new fitted state replaces the old in
+        # one step, so a thread predicting meanwhile sees the old model or the new one,
+        # never a mix. A warm start trains a new net and leaves the fitted one as it was.
+        work = copy.copy(self)
+        work._fit(X, y, sample_weight, y_fine, groups, X_val, y_val, sample_weight_val)
+        self.__dict__.update(vars(work))
+        return self
 
     def _fit(self, X, y, sample_weight, y_fine, groups, X_val, y_val, sample_weight_val):
-        """The work of :meth:`fit`, which restores the estimator if this raises."""
+        """The work of :meth:`fit`, done on a copy of the estimator."""
         check_params(self)
         device = resolve_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
@@ -530,32 +588,50 @@ class SeqAttentionClassifier(
                 f"warm_start=True needs the classes seen before, {self.classes_.tolist()}; "
                 f"y holds {classes.tolist()}."
             )
+        if self.decision_threshold is not None and len(classes) != 2:
+            # Refused before training, not after it.
+            raise ValueError(
+                f"decision_threshold applies to binary problems; y has {len(classes)} classes."
+            )
         fine_classes, fine_idx, fine_to_coarse = self._fine_labels(y_fine, y_idx, classes, len(y))
         if continuing and not np.array_equal(fine_classes, self.fine_classes_):
             raise ValueError(
                 "warm_start=True needs the fine labels seen before, "
                 f"{self.fine_classes_.tolist()}; y_fine holds {fine_classes.tolist()}."
             )
-        weights = self._sample_loss_weights(classes, y, y_idx, sample_weight, len(seqs))
+        class_weight = class_weights(self.class_weight, classes, y)
+        weights = loss_weights(class_weight, y_idx, sample_weight)
         seed = draw_seed(self.random_state)
         if X_val is not None or y_val is not None:
             # The user's validation set joins the data; its indices form the split.
             seqs, y_idx, weights, train_idx, valid_idx = self._with_validation_set(
-                seqs, y_idx, weights, classes, y_fine, X_val, y_val, sample_weight_val
+                seqs, y_idx, weights, classes, class_weight, y_fine, X_val, y_val, sample_weight_val
             )
         else:
             train_idx, valid_idx = self._split(y_idx, seed, groups)
 
         self.classes_ = classes
+        self.class_weight_ = class_weight
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
+        self.early_stopping_ = valid_idx is not None
+        self.restore_best_weights_ = resolve_restore_best_weights(
+            self.restore_best_weights, self.early_stopping_
+        )
         if not continuing:
+            n_features = seqs.data.shape[2]
             self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
-            self.n_conv_layers_ = resolve_conv_layers(self.n_conv_layers, seqs.data.shape[2])
-        targets = (y_idx, fine_idx, weights)
+            self.front_end_, self.n_conv_layers_ = resolve_front_end(
+                self.front_end, self.n_conv_layers, n_features
+            )
+            self.fixed_filters_ = resolve_fixed_filters(self.fixed_filters, n_features)
+        self.input_dropout_ = resolve_input_dropout(
+            self.input_dropout, self.front_end_ != "none", self.conv_batch_norm
+        )
         # One copy of the data for the whole fit: the splits index into it (on a GPU
         # with room for it, the copy lives there).
         data = place_data(seqs.data, device)
+        targets = (y_idx, fine_idx, weights)
         if self.sampler is None:
             train_ds = self._dataset(data, seqs.lengths, *targets, train_idx)
         else:
@@ -563,35 +639,32 @@ class SeqAttentionClassifier(
         valid_ds = None
         if valid_idx is not None:
             valid_ds = self._dataset(data, seqs.lengths, *targets, valid_idx)
-
-        def judge(net):
-            return self._diagnose(net, seqs, y_idx, fine_idx, weights, train_idx, valid_idx)
+        fit_data = FitData(seqs, y_idx, fine_idx, weights, train_idx, valid_idx, train_ds, valid_ds)
+        if self.standardize is True and not continuing:
+            fit_data.stats = standardization(seqs, train_idx)
 
         with deterministic_algorithms(self.deterministic, device):
             if continuing:
                 n_before = len(self.net_.history)
-                with isolated_torch_rng(seed, device) as generator:
-                    net = self._continue(seqs.data.shape[2], device, generator, valid_ds)
-                    net.partial_fit(train_ds, None)
-                _release_fit_data(net)
+                net = continue_network(self, fit_data, device, seed)
                 self.n_iter_ = len(net.history) - n_before
+                self.fit_diagnosis_ = diagnose(self, net, fit_data)
             else:
-                stats = standardization(seqs, train_idx) if self.standardize else None
-                net, self.init_scores_, self.fit_diagnosis_ = self._fit_n_init(
-                    seqs.data.shape[2], device, seed, stats, train_ds, valid_ds, judge
+                net, self.init_scores_, self.member_diagnoses_, self.fit_diagnosis_ = fit_ensemble(
+                    self, fit_data, device, seed
                 )
                 self.n_iter_ = len(net.history)
+        if not continuing and self.n_estimators == 1:
+            self.init_scores_ = self.init_scores_[0]
         self.net_ = net
         self.history_ = net.history
         self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)
-        if continuing:
-            self.fit_diagnosis_ = judge(net)
         self.threshold_ = self._decision_threshold(seqs, y_idx, valid_idx)
         if self.fit_diagnosis_.failed:
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
                 ChanceLevelWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit
             )
         return self
 
@@ -658,146 +731,8 @@ class SeqAttentionClassifier(
         # Ties: the candidate closest to 0.5, the untuned decision.
         return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
-    def _continue(self, n_features, device, generator, valid_ds):
-        """A net built from the current settings that carries on from the fitted one.
-
-        Callbacks, schedules, early stopping and every training setting are
-        built afresh from the parameters; the weights, the optimizer's state
-        (same optimizer class) and the history carry over. The architecture
-        cannot change.
-        """
-        old = self.net_
-        fitted = old.get_params()
-        changed = [
-            f"{name} from {fitted[f'module__{name}']!r} to {getattr(self, name)!r}"
-            for name in MODULE_PARAMS
-            if fitted[f"module__{name}"] != getattr(self, name)
-        ]
-        if changed:
-            raise ValueError(
-                "warm_start=True continues the fitted network, whose architecture cannot "
-                f"change; got {', '.join(changed)}. Set warm_start=False to train a new one."
-            )
-        net = build_net(self, n_features, device, generator, valid_ds, self._label_groups())
-        net.initialize()
-        net.module_.load_state_dict(old.module_.state_dict())
-        if type(net.optimizer_) is type(old.optimizer_):
-            net.optimizer_.load_state_dict(old.optimizer_.state_dict())
-            # The saved state holds the old settings; this fit's own apply.
-            for group in net.optimizer_.param_groups:
-                group["lr"], group["initial_lr"] = self.lr, self.lr
-                if "weight_decay" in group:
-                    group["weight_decay"] = self.weight_decay
-        net.history = old.history
-        return net
-
-    def _fit_n_init(self, n_features, device, seed, stats, train_ds, valid_ds, judge):
-        """Train fresh nets; keep the best on the validation split.
-
-        ``n_init`` nets, or with "auto" up to ``AUTO_MAX_INIT`` until one is
-        judged to have learned. The first uses ``seed`` itself, so
-        ``n_init=1`` is one ordinary fit. Returns the kept net, each net's best
-        validation score, and the kept net's diagnosis.
-        """
-        auto = self.n_init == "auto"
-        n_init = AUTO_MAX_INIT if auto else self.n_init
-        seeds = [seed, *np.random.SeedSequence(seed).generate_state(n_init - 1)]
-        best, best_key, scores, verdicts = None, None, [], {}
-        for init_seed in seeds:
-            with isolated_torch_rng(int(init_seed) % 2**31, device) as generator:
-                net = build_net(self, n_features, device, generator, valid_ds, self._label_groups())
-                net.initialize()
-                if stats is not None:
-                    set_input_standardization(net.module_, *stats)
-                net.partial_fit(train_ds, None)
-            _release_fit_data(net)
-            key = best_epoch_key(net.history)
-            scores.append(key[0])
-            if best_key is None or key > best_key:
-                best, best_key = net, key
-            if was_interrupted(net, len(net.history)):
-                break  # the user stopped training: no further initialisations
-            if auto:
-                verdicts[id(net)] = judge(net)
-                if not verdicts[id(net)].failed:
-                    break
-        return best, scores, verdicts.get(id(best)) or judge(best)
-
-    def _diagnose(self, net, seqs, y_idx, fine_idx, weights, train_idx, valid_idx) -> FitDiagnosis:
-        """Verdict on ``net``, from the validation split (else the training data)."""
-        basis, index = (
-            ("validation", valid_idx) if valid_idx is not None else ("training", train_idx)
-        )
-        proba = self._proba(seqs, net.module_, index=index)
-        # The loss is over the network's outputs (the fine labels, when given).
-        outputs = y_idx if fine_idx is None else fine_idx
-        prior = prior_loss(
-            outputs[train_idx], weights[train_idx], len(self.fine_classes_), self.label_smoothing
-        )
-        losses = [row.get("train_loss", np.nan) for row in net.history]
-        # Log-loss of the model and of the (weighted) training class prior on these samples.
-        shares = np.bincount(y_idx[train_idx], weights[train_idx], len(self.classes_))
-        shares = np.clip(shares / shares.sum(), 1e-12, None)
-        w, y_true = weights[index], y_idx[index]
-        picked = np.clip(proba[np.arange(len(index)), y_true], 1e-12, None)
-        model_ll = float(np.sum(w * -np.log(picked)) / max(w.sum(), 1e-12))
-        prior_ll = float(np.sum(w * -np.log(shares[y_true])) / max(w.sum(), 1e-12))
-        return diagnose_fit(
-            y_true,
-            proba.argmax(axis=1),
-            len(self.classes_),
-            basis,
-            losses,
-            prior,
-            (model_ll, prior_ll),
-        )
-
-    def _sample_loss_weights(self, classes, y, y_idx, sample_weight, n_samples) -> np.ndarray:
-        """Per-sample loss weight: class weight of its label times its sample weight."""
-        try:
-            # A dict may omit classes (weight 1), as in scikit-learn.
-            self.class_weight_ = compute_class_weight(self.class_weight, classes=classes, y=y)
-        except ValueError as exc:
-            raise ValueError(f"class_weight={self.class_weight!r} does not fit y: {exc}") from None
-        weights = self.class_weight_[y_idx].astype(np.float64)
-        if sample_weight is not None:
-            try:
-                sw = np.asarray(sample_weight, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"sample_weight must hold numbers: {exc}") from None
-            if sw.ndim == 0:
-                sw = np.full(n_samples, float(sw))
-            if sw.shape != (n_samples,):
-                raise ValueError(
-                    f"sample_weight must have shape ({n_samples},) to match X, "
-                    f"got shape {sw.shape}."
-                )
-            if not np.isfinite(sw).all() or (sw < 0).any():
-                bad = int(np.flatnonzero(~np.isfinite(sw) | (sw < 0))[0])
-                raise ValueError(
-                    "sample_weight must be finite and non-negative, got "
-                    f"sample_weight[{bad}]={float(sw[bad])!r}."
-                )
-            if sw.sum() <= 0:
-                raise ValueError("sample_weight is all zero: at least one weight must be positive.")
-            weights = weights * sw
-        if weights.sum() <= 0:
-            raise ValueError(
-                f"class_weight={self.class_weight!r} gives every sample a weight of zero: "
-                "nothing would be trained."
-            )
-        with np.errstate(over="ignore"):
-            too_large = ~np.isfinite(weights.astype(np.float32))
-        if too_large.any():
-            bad = int(np.flatnonzero(too_large)[0])
-            raise ValueError(
-                f"The loss weight of sample {bad} (class_weight times sample_weight) is "
-                f"{weights[bad]:.3g}, too large for float32; rescale the weights."
-            )
-        return weights
-
     def _with_validation_set(
-        self, seqs, y_idx, weights, classes, y_fine, X_val, y_val, sample_weight_val
+        self, seqs, y_idx, weights, classes, class_weight, y_fine, X_val, y_val, sample_weight_val
     ):
         """Append the user's validation set to the training data; indices of both parts."""
         if X_val is None or y_val is None:
@@ -816,14 +751,7 @@ class SeqAttentionClassifier(
         if unseen:
             raise ValueError(f"y_val holds classes that y does not: {unseen}.")
         y_val_idx = np.searchsorted(classes, y_val)
-        val_weights = self.class_weight_[y_val_idx].astype(np.float64)
-        if sample_weight_val is not None:
-            sw = np.asarray(sample_weight_val, dtype=np.float64)
-            if sw.shape != (len(val),) or not np.isfinite(sw).all() or (sw < 0).any():
-                raise ValueError(
-                    f"sample_weight_val must hold {len(val)} finite, non-negative weights."
-                )
-            val_weights = val_weights * sw
+        val_weights = loss_weights(class_weight, y_val_idx, sample_weight_val, "sample_weight_val")
         n = len(seqs)
         return (
             seqs.concat(val),
@@ -908,12 +836,6 @@ class SeqAttentionClassifier(
         fine_to_coarse[pairs[:, 0]] = pairs[:, 1]
         return fine_classes, fine_idx, fine_to_coarse
 
-    def _label_groups(self):
-        """The fine-to-class index map for the net, or None when outputs are the classes."""
-        if len(self.fine_classes_) == len(self.classes_):
-            return None
-        return self.fine_to_coarse_
-
     @staticmethod
     def _dataset(data, lengths, y_idx, fine_idx, weights, index) -> SequenceDataset:
         """The samples at ``index``, as rows of ``data`` (shared, never copied)."""
@@ -928,24 +850,10 @@ class SeqAttentionClassifier(
         check_params(self)
         return check_sequences(X, mask_value=self.mask_value, estimator=self, reset=False)
 
-    def _inference_batch_size(self) -> int:
-        return self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
-
-    def _forward(
-        self, seqs: Sequences, return_attention: bool = False, module=None, pooled=False, index=None
-    ):
-        """Run the fitted module (or ``module``) over ``seqs``; see ``forward_sequences``."""
-        module = self.net_.module_ if module is None else module
-        device = next(module.parameters()).device
-        return forward_sequences(
-            module,
-            seqs,
-            self._inference_batch_size(),
-            autocast=resolve_autocast(self.autocast, device),
-            deterministic=self.deterministic,
-            return_attention=return_attention,
-            pooled=pooled,
-            index=index,
+    def _forward(self, seqs: Sequences, return_attention: bool = False, pooled=False):
+        """Run the fitted module over ``seqs``; see ``forward_sequences``."""
+        return forward_fitted(
+            self, self.net_.module_, seqs, return_attention=return_attention, pooled=pooled
         )
 
     def predict_proba(self, X) -> np.ndarray:
@@ -981,7 +889,7 @@ class SeqAttentionClassifier(
             return self._proba(self._check_fitted_input(X))
         order = np.argsort(lengths, kind="stable")
         proba = np.empty((len(X), len(self.classes_)))
-        batch_size = self._inference_batch_size()
+        batch_size = self.batch_size_ if is_auto(self.batch_size) else int(self.batch_size)
         for start in range(0, len(X), batch_size):
             index = order[start : start + batch_size]
             try:
@@ -996,18 +904,9 @@ class SeqAttentionClassifier(
             proba[index] = self._proba(seqs)
         return proba
 
-    def _proba(self, seqs: Sequences, module=None, index=None) -> np.ndarray:
-        """Class probabilities: softmax over the outputs, fine labels summed per class.
-
-        With ``index``, of the samples ``seqs[index]`` only (read in place, no copy).
-        """
-        logits = torch.from_numpy(self._forward(seqs, module=module, index=index))
-        proba = torch.softmax(logits.double(), dim=1).numpy()
-        if len(self.fine_classes_) == len(self.classes_):
-            return proba
-        out = np.zeros((len(proba), len(self.classes_)))
-        np.add.at(out.T, self.fine_to_coarse_, proba.T)
-        return out
+    def _proba(self, seqs: Sequences, index=None) -> np.ndarray:
+        """Class probabilities of ``seqs`` (``seqs[index]``, read in place, no copy)."""
+        return predict_proba_with(self, self.net_.module_, seqs, index=index)
 
     def decision_function(self, X) -> np.ndarray:
         """Class scores (logits): the larger, the more likely.
@@ -1028,13 +927,7 @@ class SeqAttentionClassifier(
             of its fine labels' logits.
         """
         logits = torch.from_numpy(self._forward(self._check_fitted_input(X))).double()
-        if len(self.fine_classes_) != len(self.classes_):
-            groups = torch.as_tensor(self.fine_to_coarse_)
-            logits = torch.stack(
-                [logits[:, groups == k].logsumexp(dim=1) for k in range(len(self.classes_))],
-                dim=1,
-            )
-        scores = logits.numpy()
+        scores = merge_fine_logits(logits, self.fine_to_coarse_, len(self.classes_)).numpy()
         return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
 
     def transform(self, X) -> np.ndarray:
@@ -1060,7 +953,7 @@ class SeqAttentionClassifier(
     @property
     def _n_features_out(self) -> int:
         """Width of :meth:`transform`'s output (for ``get_feature_names_out``)."""
-        return self.net_.module_.head[-1].in_features
+        return self.net_.module_.pooled_size
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, of shape (n_samples,)."""

@@ -15,7 +15,45 @@ from ._batching import SequenceDataset, batch_loader
 from ._random import deterministic_algorithms
 from ._validation import Sequences
 
-__all__ = ["autocast_context", "forward_sequences", "run_batch"]
+__all__ = [
+    "autocast_context",
+    "forward_sequences",
+    "merge_fine_logits",
+    "merge_fine_proba",
+    "run_batch",
+]
+
+
+def merge_fine_proba(proba, fine_to_coarse, n_classes: int):
+    """Probabilities of the fine labels ``(n, n_fine)`` summed into their classes.
+
+    ``fine_to_coarse[j]`` is the class of fine label ``j``; works on numpy
+    arrays and torch tensors alike (the ONNX graph uses the tensor form).
+    When the outputs are the classes, ``proba`` is returned as it is.
+    """
+    if len(fine_to_coarse) == n_classes:
+        return proba
+    if isinstance(proba, torch.Tensor):
+        groups = torch.as_tensor(fine_to_coarse, device=proba.device)
+        members = nn_one_hot(groups, n_classes).to(proba.dtype)  # (n_fine, n_classes)
+        return proba @ members
+    out = np.zeros((len(proba), n_classes), dtype=proba.dtype)
+    np.add.at(out.T, np.asarray(fine_to_coarse), proba.T)
+    return out
+
+
+def merge_fine_logits(logits, fine_to_coarse, n_classes: int):
+    """Logits of the classes from those of their fine labels: a log-sum-exp per class."""
+    if len(fine_to_coarse) == n_classes:
+        return logits
+    logits = torch.as_tensor(logits)
+    groups = torch.as_tensor(fine_to_coarse)
+    return torch.stack([logits[:, groups == k].logsumexp(dim=1) for k in range(n_classes)], dim=1)
+
+
+def nn_one_hot(groups: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """``(len(groups), n_classes)`` 0/1 matrix of each fine label's class."""
+    return torch.nn.functional.one_hot(groups.long(), n_classes)
 
 
 def autocast_context(device, enabled: bool):
@@ -68,15 +106,19 @@ def forward_sequences(
     # lengths keep their order, so batches of a fixed-length set are slices.
     order = np.argsort(seqs.lengths[rows], kind="stable")  # output positions, batch by batch
     dataset = SequenceDataset(seqs.data, seqs.lengths, rows=rows[order])
-    n_out = module.head[-1].in_features if pooled else module.head[-1].out_features
+    n_out = module.pooled_size if pooled else module.n_outputs
     logits = np.empty((n, n_out), dtype=np.float32)
     pool_w = np.zeros((n, width) if return_attention else (0, 0), dtype=np.float32)
     # Self-attention maps are (n, T, T): allocated only when asked for.
-    n_maps = len(module.attention_blocks) if return_attention else 0
+    n_maps = module.n_attention_maps if return_attention else 0
     maps = [np.zeros((n, width, width), np.float32) for _ in range(n_maps)]
     flags = {"return_attention": return_attention, "return_pooled": pooled}
+    # A fitted module is always in evaluation mode and is then never switched: one
+    # model can serve several threads. Only a module still training (a callback's
+    # look during fit) is switched for the pass, in its own thread.
     was_training = module.training
-    module.eval()
+    if was_training:
+        module.eval()
     start = 0
     try:
         with torch.inference_mode(), deterministic_algorithms(deterministic, str(device)):
@@ -94,7 +136,8 @@ def forward_sequences(
                 for full, layer_map in zip(maps, out[2], strict=True):
                     full[index, :t, :t] = layer_map.float().cpu().numpy()
     finally:
-        module.train(was_training)
+        if was_training:
+            module.train()
     if return_attention:
         return logits, pool_w, maps
     return logits

@@ -14,6 +14,9 @@ import threading
 import torch
 from torch import nn
 
+from ._multiscale import MaskedMultiScaleFrontEnd
+from ._norm import MaskedBatchNorm
+
 __all__ = [
     "AttentionPooling",
     "FocalLoss",
@@ -21,10 +24,12 @@ __all__ = [
     "MaskedBiLSTM",
     "MaskedConvFrontEnd",
     "SelfAttentionBlock",
+    "SeqAttentionEnsemble",
     "SeqAttentionModule",
 ]
 
 POOLINGS = ("attention", "mean", "max", "last")
+FRONT_ENDS = ("conv", "multiscale")
 # torch.compiler.is_exporting is missing from older torch releases, which cannot export anyway.
 _is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
 
@@ -216,46 +221,6 @@ def upsample_weights(weights: torch.Tensor, real: torch.Tensor, factor: int) -> 
     return share.repeat_interleave(factor, dim=1)[:, :n_timesteps] * real
 
 
-class MaskedBatchNorm(nn.Module):
-    """Batch normalisation over the real steps only: ``(batch, channels, time)``.
-
-    In training, each channel is normalised with the mean and (biased)
-    variance of the batch's real steps (padding never enters them), and the
-    running estimates are updated with them as :class:`torch.nn.BatchNorm1d`
-    does (unbiased variance, ``momentum``); in evaluation the running
-    estimates are used, so a step's output depends on that step alone and
-    padding cannot change it.
-    """
-
-    running_mean: torch.Tensor
-    running_var: torch.Tensor
-    num_batches_tracked: torch.Tensor
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
-        super().__init__()
-        self.eps, self.momentum = eps, momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-
-    def forward(self, z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            n_real = keep.sum().clamp(min=1)
-            mean = (z * keep).sum(dim=(0, 2)) / n_real  # (channels,)
-            var = ((z - mean[None, :, None]) ** 2 * keep).sum(dim=(0, 2)) / n_real
-            with torch.no_grad():
-                unbiased = var * n_real / (n_real - 1).clamp(min=1)
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(unbiased.to(self.running_var.dtype), self.momentum)
-                self.num_batches_tracked.add_(1)
-        else:
-            mean, var = self.running_mean, self.running_var
-        scale = self.weight * torch.rsqrt(var + self.eps)  # (channels,)
-        return (z - mean[None, :, None]) * scale[None, :, None] + self.bias[None, :, None]
-
-
 class MaskedConvFrontEnd(nn.Module):
     """Temporal convolutions that never read padding.
 
@@ -395,6 +360,18 @@ class SeqAttentionModule(nn.Module):
         Also give the head the mean over real steps of the convolutions'
         outputs, past the recurrent layers (as LSTM-FCN does); ignored
         without convolutions.
+    front_end : {"conv", "multiscale"}
+        "conv": ``n_conv_layers`` plain convolutions (none when 0);
+        "multiscale": a :class:`~sklearn_seqattn._multiscale.MaskedMultiScaleFrontEnd`
+        of ``front_end_filters`` channels (``n_conv_layers`` and
+        ``conv_channels``, ``kernel_size`` are then unused).
+    front_end_filters : int
+        Filters per branch of the multi-scale front end.
+    fixed_filters : bool
+        Add the hand-crafted filters to the multi-scale front end.
+    per_series : bool
+        Standardise each series' features by their own mean and standard
+        deviation over its real steps (after the data set's standardisation).
     dense_units, n_dense_layers : int
         Per-step feed-forward front end (``n_dense_layers=0`` disables it).
     lstm_units, n_lstm_layers : int
@@ -435,6 +412,10 @@ class SeqAttentionModule(nn.Module):
         kernel_size: int = 5,
         conv_batch_norm: bool = False,
         conv_skip: bool = False,
+        front_end: str = "conv",
+        front_end_filters: int = 32,
+        fixed_filters: bool = False,
+        per_series: bool = False,
         dense_units: int = 64,
         n_dense_layers: int = 1,
         lstm_units: int = 64,
@@ -454,14 +435,24 @@ class SeqAttentionModule(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
+        if front_end not in FRONT_ENDS:
+            raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {front_end!r}.")
         self.register_buffer("input_shift", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
         self.input_noise = input_noise
+        self.per_series = bool(per_series)
         self.downsample = int(downsample)
         self.input_dropout = nn.Dropout(input_dropout)
-        self.conv = MaskedConvFrontEnd(
-            n_features, conv_channels, n_conv_layers, kernel_size, dropout, conv_batch_norm
-        )
+        self.conv: MaskedConvFrontEnd | MaskedMultiScaleFrontEnd
+        if front_end == "multiscale":
+            self.conv = MaskedMultiScaleFrontEnd(
+                n_features, front_end_filters, fixed_filters, dropout, conv_batch_norm
+            )
+        else:
+            self.conv = MaskedConvFrontEnd(
+                n_features, conv_channels, n_conv_layers, kernel_size, dropout, conv_batch_norm
+            )
+        has_convolutions = front_end == "multiscale" or n_conv_layers > 0
         layers: list[nn.Module] = []
         size = self.conv.output_size
         for _ in range(n_dense_layers):
@@ -477,7 +468,7 @@ class SeqAttentionModule(nn.Module):
         self.final_norm = nn.LayerNorm(width) if n_attention_layers else nn.Identity()
         self.pooling = pooling
         self.pool = AttentionPooling(width) if pooling == "attention" else None
-        self.conv_skip = bool(conv_skip and n_conv_layers)
+        self.conv_skip = bool(conv_skip and has_convolutions)
         head_width = width + (self.conv.output_size if self.conv_skip else 0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(head_width, n_classes))
 
@@ -508,6 +499,8 @@ class SeqAttentionModule(nn.Module):
         lengths = lengths.to(x.device, non_blocking=True)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
         x = (x - self.input_shift) / self.input_scale
+        if self.per_series:
+            x = standardize_per_series(x, real)
         if self.training and self.input_noise > 0:
             # Fresh noise every epoch: the network cannot memorise the training noise.
             x = x + self.input_noise * torch.randn_like(x)
@@ -543,6 +536,21 @@ class SeqAttentionModule(nn.Module):
             maps = [self._upsample_map(m, real_steps) for m in maps]
         return logits, weights, maps
 
+    @property
+    def n_outputs(self) -> int:
+        """Width of the logits."""
+        return self.head[-1].out_features
+
+    @property
+    def pooled_size(self) -> int:
+        """Width of the pooled representation the head reads (``return_pooled=True``)."""
+        return self.head[-1].in_features
+
+    @property
+    def n_attention_maps(self) -> int:
+        """Number of self-attention maps returned with ``return_attention=True``."""
+        return len(self.attention_blocks)
+
     def _upsample_map(self, weights: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """A ``(batch, time', time')`` map on the original steps: ``(batch, time, time)``."""
         batch, windows = weights.shape[:2]
@@ -555,12 +563,85 @@ class SeqAttentionModule(nn.Module):
         return rows * real[:, :, None]
 
 
+class SeqAttentionEnsemble(nn.Module):
+    """``n_members`` networks of the same architecture whose probabilities are averaged.
+
+    ``forward`` takes and returns what :class:`SeqAttentionModule` does: the
+    logits are the log of the members' mean probabilities (so a softmax of
+    them gives that mean), attention weights and maps are the members' means
+    (each still sums to one over real steps), and the pooled representation
+    is the members' representations side by side.
+    """
+
+    def __init__(self, n_members: int, **kwargs):
+        super().__init__()
+        if n_members < 2:
+            raise ValueError(f"an ensemble needs n_members >= 2, got {n_members}.")
+        self.members = nn.ModuleList(SeqAttentionModule(**kwargs) for _ in range(n_members))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        return_attention: bool = False,
+        return_pooled: bool = False,
+    ):
+        outputs = [m(x, lengths, return_attention, return_pooled) for m in self.members]
+        if return_pooled:
+            return torch.cat(outputs, dim=1)  # (batch, n_members * width)
+        logits = [out[0] if return_attention else out for out in outputs]
+        log_proba = torch.stack([torch.log_softmax(z.float(), dim=1) for z in logits])
+        mean_log_proba = torch.logsumexp(log_proba, dim=0) - math.log(len(self.members))
+        if not return_attention:
+            return mean_log_proba  # (batch, n_classes)
+        weights = torch.stack([out[1] for out in outputs]).mean(dim=0)  # (batch, time)
+        maps = [
+            torch.stack([out[2][k] for out in outputs]).mean(dim=0)
+            for k in range(self.n_attention_maps)
+        ]
+        return mean_log_proba, weights, maps
+
+    @property
+    def n_outputs(self) -> int:
+        return self.members[0].n_outputs
+
+    @property
+    def pooled_size(self) -> int:
+        return sum(m.pooled_size for m in self.members)
+
+    @property
+    def n_attention_maps(self) -> int:
+        return self.members[0].n_attention_maps
+
+
+def standardize_per_series(x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Each series' features minus their mean, over their standard deviation, on real steps.
+
+    Statistics read real steps only, so padding never changes them; a
+    feature constant within a series is only centred.
+    """
+    keep = real[:, :, None].to(x.dtype)  # (batch, time, 1)
+    count = keep.sum(dim=1, keepdim=True).clamp(min=1)  # (batch, 1, 1)
+    mean = (x * keep).sum(dim=1, keepdim=True) / count  # (batch, 1, features)
+    var = ((x - mean) ** 2 * keep).sum(dim=1, keepdim=True) / count
+    std = torch.sqrt(var)
+    scale = torch.where(std > 1e-6, std, torch.ones_like(std))
+    return (x - mean) / scale * keep
+
+
+def build_module(n_members: int = 1, **kwargs) -> nn.Module:
+    """One :class:`SeqAttentionModule`, or a :class:`SeqAttentionEnsemble` of ``n_members``."""
+    if n_members == 1:
+        return SeqAttentionModule(**kwargs)
+    return SeqAttentionEnsemble(n_members, **kwargs)
+
+
 def state_on_meta(**kwargs) -> dict[str, torch.Tensor]:
-    """The ``state_dict`` of ``SeqAttentionModule(**kwargs)`` on torch's "meta" device.
+    """The ``state_dict`` of ``build_module(**kwargs)`` on torch's "meta" device.
 
     Shapes and dtypes only, nothing allocated: sizes can be checked before
     a network is built for real (untrusted saved models, command-line
     settings).
     """
     with torch.device("meta"):
-        return SeqAttentionModule(**kwargs).state_dict()
+        return build_module(**kwargs).state_dict()

@@ -18,10 +18,10 @@ from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 
 from ._batching import batch_loader
-from ._inference import run_batch
-from ._module import FocalLoss, SeqAttentionModule
-from ._params import optimizer_kwargs, resolve_autocast, resolve_input_dropout
-from ._stopping import FiniteLossCheck, LossOrScoreStopping
+from ._inference import merge_fine_proba, run_batch
+from ._module import FocalLoss, build_module
+from ._params import optimizer_kwargs, resolve_autocast
+from ._stopping import FiniteLossCheck, LossOrScoreStopping, LowestTrainLossRestore
 
 __all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardization"]
 
@@ -31,6 +31,7 @@ MODULE_PARAMS = (
     "kernel_size",
     "conv_batch_norm",
     "conv_skip",
+    "front_end_filters",
     "dense_units",
     "n_dense_layers",
     "lstm_units",
@@ -83,9 +84,7 @@ class SequenceNet(NeuralNetClassifier):
         proba = super().predict_proba(X)
         if self.label_groups is None:
             return proba
-        out = np.zeros((len(proba), int(self.label_groups.max()) + 1), dtype=proba.dtype)
-        np.add.at(out.T, self.label_groups, proba.T)
-        return out
+        return merge_fine_proba(proba, self.label_groups, int(self.label_groups.max()) + 1)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # The loss is on the outputs' own targets (fine labels); y_true holds the classes
@@ -104,7 +103,9 @@ def _criterion(est) -> dict:
     return {"criterion": torch.nn.CrossEntropyLoss, **args}
 
 
-def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -> SequenceNet:
+def build_net(
+    est, n_features, device, generator, valid_ds, label_groups=None, n_members: int = 1
+) -> SequenceNet:
     """Compose the skorch net for ``est``, a fitted-in-progress SeqAttentionClassifier.
 
     Module, loss, optimizer, batch loaders and callbacks (validation score,
@@ -113,6 +114,8 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
     ``label_groups`` maps them to ``est.classes_`` (None: one output per
     class). ``valid_ds`` is the held-out :class:`SequenceDataset` (None
     without early stopping); ``generator`` drives the shuffling of batches.
+    With ``n_members > 1`` the module is an ensemble of that many networks
+    (joined after training; never trained as one).
     """
     n_outputs, n_classes = len(est.fine_classes_), len(est.classes_)
     has_valid = valid_ds is not None
@@ -125,8 +128,12 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
                 EpochScoring(est.scoring, lower_is_better=False, name="valid_score"),
             )
         )
-        stopping = LossOrScoreStopping(patience=est.n_iter_no_change)
+        stopping = LossOrScoreStopping(
+            patience=est.n_iter_no_change, restore=est.restore_best_weights_
+        )
         callbacks.append(("early_stopping", stopping))
+    elif est.restore_best_weights_:
+        callbacks.append(("restore_best_weights", LowestTrainLossRestore()))
     if est.gradient_clip is not None:
         callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
     if est.lr_schedule == "plateau":
@@ -181,15 +188,17 @@ def build_net(est, n_features, device, generator, valid_ds, label_groups=None) -
         net_class, placement = SequenceNet, {}
     return net_class(
         **placement,
-        module=SeqAttentionModule,
+        module=build_module,
+        module__n_members=n_members,
         module__n_features=n_features,
         module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         module__downsample=est.downsample_,
         module__n_conv_layers=est.n_conv_layers_,
-        module__input_dropout=resolve_input_dropout(
-            est.input_dropout, est.n_conv_layers_, est.conv_batch_norm
-        ),
+        module__front_end="multiscale" if est.front_end_ == "multiscale" else "conv",
+        module__fixed_filters=est.fixed_filters_,
+        module__per_series=est.standardize == "per_series",
+        module__input_dropout=est.input_dropout_,
         **_criterion(est),
         optimizer=est.optimizer,
         **optimizer_kwargs(est),

@@ -12,13 +12,20 @@ and returns ``probabilities``: float32 ``(batch, n_classes)`` in the order of
 ``classes_``. Batch and time are dynamic axes. Data padded any other way
 (pre-padding, interior mask steps, ragged lists) is brought into this layout
 by :func:`sklearn_seqattn._validation.check_sequences`, as the estimator does;
-:func:`onnx_inputs` does exactly that. The class labels, ``n_features_in_``
-and ``mask_value`` are stored in the model's metadata.
+:func:`onnx_inputs` does exactly that. The class labels, ``n_features_in_``,
+``mask_value`` and the decision threshold are stored in the model's metadata.
+
+The graph gives probabilities, not labels. To reproduce ``predict``, read the
+metadata entry ``decision_threshold``: ``"none"`` means the label is the
+class of highest probability, ``classes[proba.argmax(axis=1)]``; a number
+``t`` (binary problems fitted with ``decision_threshold``) means
+``classes[1]`` where ``proba[:, 1] >= t`` and ``classes[0]`` elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -30,6 +37,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._inference import merge_fine_proba
 from ._validation import check_sequences
 
 __all__ = ["onnx_inputs", "to_onnx"]
@@ -41,14 +49,15 @@ OUTPUT_NAME = "probabilities"
 class _ProbabilityGraph(nn.Module):
     """The fitted module plus the softmax, with padded steps zeroed.
 
-    ``groups`` (one-hot ``(n_outputs, n_classes)``) sums fine-label outputs
-    into their classes; None when the outputs are the classes.
+    Fine-label outputs are summed into their classes (``fine_to_coarse``),
+    as for every prediction of the estimator.
     """
 
-    def __init__(self, module: nn.Module, groups: torch.Tensor | None = None):
+    def __init__(self, module: nn.Module, fine_to_coarse, n_classes: int):
         super().__init__()
         self.module = module
-        self.groups = groups
+        self.fine_to_coarse = fine_to_coarse
+        self.n_classes = n_classes
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp(1, x.shape[1])
@@ -56,7 +65,7 @@ class _ProbabilityGraph(nn.Module):
         # Zero the padding: NaN there would leak through zero attention weights (0 * NaN).
         x = torch.where(real[:, :, None], x, torch.zeros_like(x))
         proba = torch.softmax(self.module(x, lengths).float(), dim=1)  # (batch, n_outputs)
-        return proba if self.groups is None else proba @ self.groups  # (batch, n_classes)
+        return merge_fine_proba(proba, self.fine_to_coarse, self.n_classes)  # (batch, n_classes)
 
 
 def _require_onnx() -> None:
@@ -88,12 +97,15 @@ def _quiet_exporter():
 
 def _metadata(estimator) -> dict[str, str]:
     classes = estimator.classes_
+    # predict applies the threshold to the probabilities; without it labels would differ.
+    threshold = getattr(estimator, "threshold_", None)
     return {
         "producer": "sklearn-seqattn",
         "classes": json.dumps(classes.tolist()),
         "classes_dtype": classes.dtype.str,
         "n_features_in": str(int(estimator.n_features_in_)),
         "mask_value": repr(float(estimator.mask_value)),
+        "decision_threshold": "none" if threshold is None else repr(float(threshold)),
         "inputs": "x: float32 (batch, time, features), post-padded; lengths: int64 (batch,)",
     }
 
@@ -114,39 +126,44 @@ def to_onnx(estimator, path: str | os.PathLike, *, opset_version: int | None = N
     -------
     pathlib.Path
         The written file.
+
+    Notes
+    -----
+    The graph outputs ``probabilities`` only. The model's metadata holds
+    ``classes`` (JSON) and ``decision_threshold``, which together give the
+    labels of ``predict``::
+
+        meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+        classes = np.array(json.loads(meta["classes"]))
+        if meta["decision_threshold"] == "none":
+            labels = classes[proba.argmax(axis=1)]
+        else:  # binary: classes[1] from the threshold up
+            labels = classes[(proba[:, 1] >= float(meta["decision_threshold"])).astype(int)]
     """
     check_is_fitted(estimator, "net_")
     _require_onnx()
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    module = estimator.net_.module_
-    device = next(module.parameters()).device
-    was_training = module.training
-    groups = None
-    if len(estimator.fine_classes_) != len(estimator.classes_):
-        groups = torch.nn.functional.one_hot(
-            torch.as_tensor(estimator.fine_to_coarse_), len(estimator.classes_)
-        ).float()
-    graph = _ProbabilityGraph(module, groups).cpu().eval()
+    # A copy on the CPU: the fitted module is neither moved nor switched, so other
+    # threads can predict with it meanwhile.
+    module = copy.deepcopy(estimator.net_.module_).cpu().eval()
+    graph = _ProbabilityGraph(module, estimator.fine_to_coarse_, len(estimator.classes_))
     # Example batch of distinct lengths above 1, so no axis is specialised to 0 or 1.
     x = torch.zeros(3, 5, int(estimator.n_features_in_))
     lengths = torch.tensor([5, 2, 4], dtype=torch.int64)
     batch, time = torch.export.Dim("batch"), torch.export.Dim("time")
-    try:
-        with _quiet_exporter(), _lstm_loop_decomposition():
-            program = torch.onnx.export(
-                graph,
-                (x, lengths),
-                dynamo=True,
-                input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes={"x": {0: batch, 1: time}, "lengths": {0: batch}},
-                opset_version=opset_version,
-                external_data=False,
-                verbose=False,
-            )
-    finally:
-        module.to(device).train(was_training)
+    with _quiet_exporter(), _lstm_loop_decomposition():
+        program = torch.onnx.export(
+            graph,
+            (x, lengths),
+            dynamo=True,
+            input_names=list(INPUT_NAMES),
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes={"x": {0: batch, 1: time}, "lengths": {0: batch}},
+            opset_version=opset_version,
+            external_data=False,
+            verbose=False,
+        )
     if program is None:  # only dynamo=False returns None
         raise RuntimeError("torch.onnx.export returned no program.")
     if not _time_axis_is_dynamic(program.model):

@@ -36,6 +36,11 @@ AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3
 
 LR_SCHEDULES = (None, "plateau", "cosine")
+FRONT_ENDS = ("auto", "multiscale", "conv", "none")
+# front_end="auto" for steps of at most AUTO_CONV_MAX_FEATURES features.
+AUTO_FEW_FEATURE_FRONT_END = "conv"
+# restore_best_weights="auto" on fits without a validation split.
+AUTO_RESTORE_WITHOUT_SPLIT = False
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
@@ -53,7 +58,6 @@ _BOOL_PARAMS = (
     "bucket_by_length",
     "deterministic",
     "warm_start",
-    "standardize",
 )
 
 
@@ -105,6 +109,19 @@ def check_params(est) -> None:
     _check_int("kernel_size", est.kernel_size, 1)
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
+    if not isinstance(est.front_end, str) or est.front_end not in FRONT_ENDS:
+        raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {est.front_end!r}.")
+    _check_int("front_end_filters", est.front_end_filters, 1)
+    _check_int("n_estimators", est.n_estimators, 1)
+    if est.n_estimators > 1 and est.warm_start:
+        raise ValueError(
+            f"warm_start=True continues one fitted network; n_estimators={est.n_estimators} "
+            "trains an ensemble afresh at every fit. Use n_estimators=1 or warm_start=False."
+        )
+    if not (isinstance(est.standardize, (bool, np.bool_)) or est.standardize == "per_series"):
+        raise ValueError(
+            f"standardize must be True, False or 'per_series', got {est.standardize!r}."
+        )
     _check_int_or_auto("n_init", est.n_init, 1)
     if est.n_init != "auto" and est.n_init > 1 and is_off(est.early_stopping):
         raise ValueError(
@@ -187,7 +204,7 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
-    for name in ("autocast", "early_stopping"):
+    for name in ("autocast", "early_stopping", "fixed_filters", "restore_best_weights"):
         value = getattr(est, name)
         if not (isinstance(value, (bool, np.bool_)) or is_auto(value)):
             raise TypeError(f"{name} must be True, False or 'auto', got {value!r}.")
@@ -273,17 +290,42 @@ def optimizer_kwargs(est) -> dict:
     return {}
 
 
-def resolve_conv_layers(n_conv_layers, n_features: int) -> int:
-    """The number of convolution layers: ``n_conv_layers`` itself, or the "auto" choice.
+def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, int]:
+    """The front end and its number of plain convolution layers, "auto" resolved.
 
-    "auto" convolves series of at most ``AUTO_CONV_MAX_FEATURES`` features
-    (``AUTO_CONV_LAYERS`` layers) and leaves wider steps to the dense front
-    end: a step of one or a few values says little alone, the shape of its
-    neighbourhood says more.
+    Returns ``(front_end_, n_conv_layers_)`` with ``front_end_`` one of
+    "multiscale", "conv" or "none". "auto" honours an int ``n_conv_layers``
+    (a plain stack, none when 0); otherwise steps of at most
+    ``AUTO_CONV_MAX_FEATURES`` features get ``AUTO_FEW_FEATURE_FRONT_END``
+    (a step of one or a few values says little alone, the shape of its
+    neighbourhood says more) and wider steps none: the dense layers read them.
     """
-    if n_conv_layers != "auto":
-        return int(n_conv_layers)
-    return AUTO_CONV_LAYERS if n_features <= AUTO_CONV_MAX_FEATURES else 0
+    layers = AUTO_CONV_LAYERS if is_auto(n_conv_layers) else int(n_conv_layers)
+    if front_end == "auto":
+        if not is_auto(n_conv_layers):
+            front_end = "conv" if layers else "none"
+        elif n_features <= AUTO_CONV_MAX_FEATURES:
+            front_end = AUTO_FEW_FEATURE_FRONT_END
+        else:
+            front_end = "none"
+    if front_end == "conv" and layers:
+        return "conv", layers
+    return ("none", 0) if front_end in ("conv", "none") else ("multiscale", 0)
+
+
+def resolve_restore_best_weights(restore_best_weights, has_validation: bool) -> bool:
+    """Whether the best epoch's weights are restored ("auto": ``AUTO_RESTORE_WITHOUT_SPLIT``
+    without a validation split, always with one)."""
+    if is_auto(restore_best_weights):
+        return True if has_validation else AUTO_RESTORE_WITHOUT_SPLIT
+    return bool(restore_best_weights)
+
+
+def resolve_fixed_filters(fixed_filters, n_features: int) -> bool:
+    """Whether the multi-scale front end gets the hand-crafted filters ("auto": few features)."""
+    if is_auto(fixed_filters):
+        return n_features <= AUTO_CONV_MAX_FEATURES
+    return bool(fixed_filters)
 
 
 def resolve_input_dropout(input_dropout, n_conv_layers: int, conv_batch_norm: bool) -> float:

@@ -67,7 +67,7 @@ from ._module import state_on_meta
 __all__ = ["FORMAT_VERSION", "load_estimator", "read_config", "save_estimator"]
 
 FORMAT_NAME = "sklearn-seqattn"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 HISTORY_FILE = "history.json"
@@ -209,6 +209,39 @@ def _decode_diagnosis(spec) -> FitDiagnosis | None:
     if not isinstance(values["n_samples"], int):
         return None
     return FitDiagnosis(**values)
+
+
+def _decode_scores(value) -> list | None:
+    """Saved ``init_scores_``: a list of numbers, or of lists of numbers (ensembles)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > _MAX_DIM:
+        raise ValueError(f"init_scores must be a list, got {_show(value)}")
+    try:
+        return [
+            [_decode_float(v) for v in item] if isinstance(item, list) else _decode_float(item)
+            for item in value
+        ]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"init_scores: {exc}") from None
+
+
+def _decode_member_diagnoses(value) -> list | None:
+    """Saved ``member_diagnoses_`` (informative only: malformed entries read as None)."""
+    if not isinstance(value, list) or len(value) > _MAX_DIM:
+        return None
+    return [_decode_diagnosis(item) for item in value]
+
+
+def _encode_scores(scores) -> list | None:
+    if scores is None:
+        return None
+    return [
+        [_encode_float(float(v)) for v in item]
+        if isinstance(item, list)
+        else _encode_float(float(item))
+        for item in scores
+    ]
 
 
 def _encode_param(name: str, value):
@@ -414,6 +447,12 @@ class _Saved:
     fine_to_coarse: np.ndarray
     downsample: int
     n_conv_layers: int
+    front_end: str
+    fixed_filters: bool
+    restore_best_weights: bool | None
+    best_epoch: int | None
+    init_scores: list | None
+    member_diagnoses: list | None
     batch_size: int
     threshold: float | None
     n_features: int
@@ -543,6 +582,25 @@ def _decode_config(config: dict, version: int) -> _Saved:
     if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
         raise ValueError(f"class_weight must be finite and >= 0, got {class_weight.tolist()}")
     n_iter = config.get("n_iter")
+    n_conv_layers = _int(
+        # Saved before n_conv_layers could be "auto": the parameter itself is the count.
+        config.get("n_conv_layers", config["params"].get("n_conv_layers", 0)),
+        "n_conv_layers",
+        0,
+        _MAX_LAYERS,
+    )
+    # Format 3 added the multi-scale front end; earlier saves had plain convolutions or none.
+    front_end = config.get("front_end", "conv" if n_conv_layers else "none")
+    if front_end not in ("multiscale", "conv", "none"):
+        raise ValueError(
+            f"front_end must be 'multiscale', 'conv' or 'none', got {_show(front_end)}"
+        )
+    fixed_filters = config.get("fixed_filters", False)
+    restore = config.get("restore_best_weights")
+    for name, value in (("fixed_filters", fixed_filters), ("restore_best_weights", restore)):
+        if not isinstance(value, bool) and not (name == "restore_best_weights" and value is None):
+            raise ValueError(f"{name} must be true or false, got {_show(value)}")
+    best = config.get("best_epoch")
     return _Saved(
         version=version,
         params=config["params"],
@@ -550,13 +608,13 @@ def _decode_config(config: dict, version: int) -> _Saved:
         fine_classes=fine_classes,
         fine_to_coarse=fine_to_coarse,
         downsample=_int(config.get("downsample", 1), "downsample", 1, _MAX_DIM),
-        # Saved before n_conv_layers could be "auto": the parameter itself is the count.
-        n_conv_layers=_int(
-            config.get("n_conv_layers", config["params"].get("n_conv_layers", 0)),
-            "n_conv_layers",
-            0,
-            _MAX_LAYERS,
-        ),
+        n_conv_layers=n_conv_layers,
+        front_end=front_end,
+        fixed_filters=fixed_filters,
+        restore_best_weights=restore,
+        best_epoch=None if best is None else _int(best, "best_epoch", 1),
+        init_scores=_decode_scores(config.get("init_scores")),
+        member_diagnoses=_decode_member_diagnoses(config.get("member_diagnoses")),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
         threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, _MAX_DIM),
@@ -570,7 +628,7 @@ def _decode_config(config: dict, version: int) -> _Saved:
 
 def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     """``cls`` with the saved hyper-parameters (checked) and the saved fitted state, no net."""
-    from ._params import check_params
+    from ._params import check_params, resolve_input_dropout
     from ._validation import check_mask_value
 
     known = sorted(cls().get_params(deep=False))
@@ -616,6 +674,13 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
     estimator.downsample_ = saved.downsample
     estimator.n_conv_layers_ = saved.n_conv_layers
+    estimator.front_end_ = saved.front_end
+    estimator.fixed_filters_ = saved.fixed_filters
+    # Before format 3 the choice was not saved; load() derives it from the history.
+    estimator.restore_best_weights_ = bool(saved.restore_best_weights)
+    estimator.input_dropout_ = resolve_input_dropout(
+        estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
+    )
     estimator.batch_size_ = saved.batch_size
     estimator.threshold_ = saved.threshold
     return estimator
@@ -628,9 +693,12 @@ def _expected_tensors(estimator, n_features: int, where: str) -> dict[str, tuple
     which records shapes and allocates nothing.
     """
     from ._net import build_net
+    from ._training import label_groups
 
     # The same factory that load() builds the real network with, never initialised here.
-    net = build_net(estimator, n_features, "cpu", None, None, estimator._label_groups())
+    net = build_net(
+        estimator, n_features, "cpu", None, None, label_groups(estimator), estimator.n_estimators
+    )
     kwargs = net.get_params_for("module")
     for name, value in kwargs.items():
         if isinstance(value, int) and not isinstance(value, bool):
@@ -938,6 +1006,14 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "downsample": int(estimator.downsample_),
         "n_conv_layers": int(estimator.n_conv_layers_),
+        "front_end": estimator.front_end_,
+        "fixed_filters": bool(estimator.fixed_filters_),
+        "restore_best_weights": bool(estimator.restore_best_weights_),
+        "best_epoch": estimator.best_epoch_,
+        "init_scores": _encode_scores(getattr(estimator, "init_scores_", None)),
+        "member_diagnoses": [
+            _encode_diagnosis(d) for d in getattr(estimator, "member_diagnoses_", [])
+        ],
         "batch_size": int(estimator.batch_size_),
         "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),
@@ -1026,9 +1102,10 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from skorch.history import History
 
     from ._batching import SequenceDataset
-    from ._net import build_net
-    from ._params import resolve_device
+    from ._params import resolve_device, resolve_restore_best_weights
     from ._random import isolated_torch_rng
+    from ._stopping import best_epoch, best_epoch_key
+    from ._training import new_net
 
     folder = Path(os.fspath(path))
     where = repr(str(folder))
@@ -1060,14 +1137,18 @@ def load_estimator(cls: type, path: str | os.PathLike):
     # Fit's own callbacks (early stopping among them) come with a validation set;
     # a placeholder stands for it, and warm-started fits replace the split anyway.
     placeholder = None
-    if estimator.early_stopping:
+    has_validation = any("valid_loss" in row for row in records)
+    if has_validation:
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
+    estimator.early_stopping_ = has_validation
+    estimator.restore_best_weights_ = (
+        resolve_restore_best_weights(estimator.restore_best_weights, has_validation)
+        if saved.restore_best_weights is None
+        else saved.restore_best_weights
+    )
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
-        net = build_net(
-            estimator, n_features, device, generator, placeholder, estimator._label_groups()
-        )
-        net.initialize()
+        net = new_net(estimator, n_features, device, generator, placeholder, estimator.n_estimators)
     net.train_split = None
     net.iterator_train__generator = None
     try:
@@ -1083,6 +1164,20 @@ def load_estimator(cls: type, path: str | os.PathLike):
     estimator.n_iter_ = len(net.history) if saved.n_iter is None else saved.n_iter
     if saved.diagnosis is not None:
         estimator.fit_diagnosis_ = saved.diagnosis
+    # Saved before format 3: derived from the history as fit decided them.
+    estimator.best_epoch_ = (
+        saved.best_epoch
+        if saved.version >= 3
+        else best_epoch(net.history, len(net.history) - estimator.n_iter_)
+    )
+    estimator.init_scores_ = (
+        saved.init_scores if saved.init_scores is not None else [best_epoch_key(net.history)[0]]
+    )
+    if saved.member_diagnoses is not None:
+        estimator.member_diagnoses_ = saved.member_diagnoses
+    elif saved.diagnosis is not None:
+        estimator.member_diagnoses_ = [saved.diagnosis]
+    net.module_.eval()
     estimator.net_ = net
     estimator.history_ = net.history
     return estimator

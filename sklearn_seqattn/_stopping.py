@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 __all__ = [
     "FiniteLossCheck",
     "LossOrScoreStopping",
+    "LowestTrainLossRestore",
     "best_epoch",
     "best_epoch_key",
     "was_interrupted",
@@ -60,6 +61,8 @@ class LossOrScoreStopping(Callback):
     sink : callable, default=print
         Where the stop message goes when the net is verbose (any other sink
         receives it whatever the verbosity, as skorch's callbacks do).
+    restore : bool, default=True
+        Restore the best epoch's weights at the end (else keep the last).
 
     Attributes
     ----------
@@ -70,9 +73,16 @@ class LossOrScoreStopping(Callback):
     """
 
     def __init__(
-        self, patience, score_name="valid_score", monitor="valid_loss", threshold=1e-4, sink=print
+        self,
+        patience,
+        score_name="valid_score",
+        monitor="valid_loss",
+        threshold=1e-4,
+        sink=print,
+        restore=True,
     ):
         self.patience = patience
+        self.restore = restore
         self.score_name = score_name
         self.monitor = monitor
         self.threshold = threshold
@@ -110,6 +120,8 @@ class LossOrScoreStopping(Callback):
             raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
+        if not self.restore:
+            return
         if self.best_model_weights_ is None or self.best_epoch_ == net.history[-1, "epoch"]:
             return
         self._say(f"Restoring best model from epoch {self.best_epoch_}.", net.verbose)
@@ -118,6 +130,36 @@ class LossOrScoreStopping(Callback):
     def _say(self, text: str, verbose) -> None:
         if self.sink is not print or verbose:
             self.sink(text)
+
+
+class LowestTrainLossRestore(Callback):
+    """Restore, at the end of training, the weights of the epoch with the lowest training loss.
+
+    The recipe of InceptionTime, LITE and FCN for fits without a validation
+    split: the last epoch's weights may sit on a spike of the loss.
+
+    Attributes
+    ----------
+    best_epoch_ : int or None
+        Epoch whose weights are restored.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_loss_ = np.inf
+        self.best_epoch_ = None
+        self.best_model_weights_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1].get("train_loss", np.nan)
+        if loss < self.best_loss_:
+            self.best_loss_ = loss
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_model_weights_ is None or self.best_epoch_ == net.history[-1, "epoch"]:
+            return
+        net.module_.load_state_dict(self.best_model_weights_)
 
 
 def was_interrupted(net, n_epochs: int) -> bool:

@@ -272,7 +272,7 @@ def test_autocast_auto_follows_native_bf16_of_the_cpu(small_data, monkeypatch, n
     calls = []
     real = params_code.resolve_autocast
     monkeypatch.setattr(
-        "sklearn_seqattn._classifier.resolve_autocast",
+        "sklearn_seqattn._training.resolve_autocast",
         lambda a, d: calls.append((a, d.type)) or real(a, d),
     )
     clf.predict_proba(X[:3])

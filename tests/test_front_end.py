@@ -130,7 +130,7 @@ def test_module_rejects_an_even_kernel():
         ({"n_conv_layers": "many"}, "n_conv_layers must be 'auto' or an int"),
         ({"conv_channels": 0}, "conv_channels must be >= 1"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in"),
-        ({"standardize": "yes"}, "standardize must be True or False"),
+        ({"standardize": "yes"}, "standardize must be True, False or 'per_series'"),
         ({"conv_batch_norm": 1}, "conv_batch_norm must be True or False"),
         ({"conv_skip": "yes"}, "conv_skip must be True or False"),
         ({"n_init": 0}, "n_init must be >= 1"),

@@ -24,6 +24,11 @@ VARIANTS = {
     "conv-batch-norm": dict(n_conv_layers=2, kernel_size=3, conv_channels=4, conv_batch_norm=True),
     "downsampled": dict(downsample=2, n_conv_layers=1, conv_channels=4),
     "conv-skip": dict(downsample=2, n_conv_layers=1, conv_channels=4, conv_skip=True),
+    "multiscale": dict(front_end="multiscale", front_end_filters=4, fixed_filters=True),
+    "multiscale-ensemble": dict(
+        front_end="multiscale", front_end_filters=4, conv_skip=True, n_estimators=2, n_init=1
+    ),
+    "per-series": dict(standardize="per_series", n_conv_layers=0),
 }
 
 # Exports and compiles graphs: seconds per test.
@@ -111,6 +116,7 @@ def test_metadata_describes_the_inputs(exported):
     assert json.loads(meta["classes"]) == clf.classes_.tolist()
     assert meta["n_features_in"] == "3"
     assert float(meta["mask_value"]) == clf.mask_value
+    assert meta["decision_threshold"] == "none"  # three classes: predict is the argmax
     assert [i.name for i in session.get_inputs()] == ["x", "lengths"]
     assert [o.name for o in session.get_outputs()] == ["probabilities"]
     x_shape = session.get_inputs()[0].shape
@@ -156,3 +162,28 @@ def test_a_torch_without_the_lstm_decomposition_gets_a_clear_error(data, tmp_pat
     monkeypatch.setitem(sys.modules, "torch.export._patches", None)  # import fails
     with pytest.raises(ImportError, match=r"register_lstm_while_loop_decomposition\. Upgrade"):
         clf.to_onnx(tmp_path / "model.onnx")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_seqattn._diagnosis.ChanceLevelWarning")
+def test_metadata_threshold_reproduces_predict(tmp_path):
+    X, y = make_sequence_classification(
+        n_samples=60, n_timesteps=12, n_features=3, event_length=2, random_state=0
+    )
+    clf = SeqAttentionClassifier(
+        lstm_units=4,
+        dense_units=4,
+        max_epochs=2,
+        n_conv_layers=0,
+        n_init=1,
+        random_state=0,
+        decision_threshold=0.9,
+    ).fit(X, y)
+    path = clf.to_onnx(tmp_path / "model.onnx")
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert float(meta["decision_threshold"]) == clf.threshold_ == 0.9
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    proba = _run(session, onnx_inputs(clf, X))
+    classes = np.array(json.loads(meta["classes"]))
+    labels = classes[(proba[:, 1] >= float(meta["decision_threshold"])).astype(int)]
+    assert (labels != classes[proba.argmax(axis=1)]).any()  # the threshold matters here
+    np.testing.assert_array_equal(labels, clf.predict(X))

@@ -37,6 +37,11 @@ VARIANTS = {
     "conv_skip": dict(n_conv_layers=2, kernel_size=3, conv_channels=6, conv_skip=True),
     "conv_and_attention": dict(n_conv_layers=1, kernel_size=5, n_attention_layers=1),
     "downsampled": dict(downsample=3, n_conv_layers=1, n_attention_layers=1),
+    "multiscale": dict(front_end="multiscale", front_end_filters=4, fixed_filters=True),
+    "multiscale_ensemble": dict(
+        front_end="multiscale", front_end_filters=4, conv_skip=True, n_estimators=2, n_init=1
+    ),
+    "per_series": dict(standardize="per_series", downsample=2, n_conv_layers=0),
 }
 
 

@@ -50,7 +50,7 @@ def test_parameters_are_rechecked_at_prediction(fitted, seq_data, param, value, 
         ({"class_weight": {0: np.inf, 1: 1.0}}, "class_weight values must be finite"),
         ({"class_weight": {0: -1.0, 1: 1.0}}, "finite and non-negative, got -1.0"),
         ({"class_weight": {0: 0.0, 1: 0.0}}, "gives every sample a weight of zero"),
-        ({"class_weight": {0: 1.0, 7: 1.0}}, r"class_weight=\{0: 1.0, 7: 1.0\} does not fit y"),
+        ({"class_weight": {0: 1.0, 7: 1.0}}, r"key\(s\) \[7\] that are not labels of y"),
     ],
 )
 def test_non_finite_and_invalid_settings_are_refused(seq_data, params, match):

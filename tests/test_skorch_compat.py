@@ -16,10 +16,17 @@ from sklearn_seqattn._net import build_net
 accelerate = pytest.importorskip("accelerate")
 
 
-def _net():
-    est = SeqAttentionClassifier(dense_units=4, lstm_units=4)
+def _resolved(est):
+    """``est`` with the fitted choices that ``build_net`` reads, as a fit would set them."""
     est.classes_ = est.fine_classes_ = np.array([0, 1])
     est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
+    est.front_end_, est.fixed_filters_, est.input_dropout_ = "none", False, 0.0
+    est.restore_best_weights_ = False
+    return est
+
+
+def _net():
+    est = _resolved(SeqAttentionClassifier(dense_units=4, lstm_units=4))
     return build_net(est, 3, "cpu", None, None)
 
 
@@ -52,9 +59,9 @@ def test_only_trainable_criteria_reach_the_accelerator():
             prepared.extend(args)
             return super().prepare(*args, **kwargs)
 
-    est = SeqAttentionClassifier(dense_units=4, lstm_units=4, accelerator=Recording(cpu=True))
-    est.classes_ = est.fine_classes_ = np.array([0, 1])
-    est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
+    est = _resolved(
+        SeqAttentionClassifier(dense_units=4, lstm_units=4, accelerator=Recording(cpu=True))
+    )
     net = build_net(est, 3, "cpu", None, None)
     assert isinstance(net, AcceleratedSequenceNet)
     net.initialize()

@@ -1,0 +1,276 @@
+"""Training networks for the estimator: one network, restarts, ensembles, warm starts.
+
+:class:`FitData` carries everything a fit trains and judges on (the
+sequences, their targets and loss weights, the split); :func:`train_network`
+trains one network on it. :func:`fit_n_init` runs it from several
+initialisations, :func:`fit_ensemble` runs that once per ensemble member
+and joins the members into one module, and :func:`continue_network` carries
+a fitted network on (warm start). Every trained module is left in evaluation
+mode: prediction never switches a fitted module's mode, so one fitted model
+can serve several threads.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import torch
+
+from ._batching import SequenceDataset
+from ._diagnosis import FitDiagnosis, diagnose_fit, prior_loss
+from ._inference import forward_sequences, merge_fine_proba
+from ._net import MODULE_PARAMS, build_net, set_input_standardization
+from ._params import is_auto, resolve_autocast
+from ._random import isolated_torch_rng
+from ._stopping import best_epoch_key, was_interrupted
+from ._validation import Sequences
+
+__all__ = [
+    "FitData",
+    "continue_network",
+    "diagnose",
+    "fit_ensemble",
+    "fit_n_init",
+    "forward_fitted",
+    "label_groups",
+    "new_net",
+    "predict_proba_with",
+    "train_network",
+]
+
+# n_init="auto" tries at most this many initialisations.
+AUTO_MAX_INIT = 3
+
+
+@dataclasses.dataclass
+class FitData:
+    """What one fit trains and judges on.
+
+    ``seqs`` holds every sequence (the user's validation set appended, when
+    given); ``train_idx`` and ``valid_idx`` (None without a split) index
+    into it. ``fine_idx`` is the fine label of each sequence (None without
+    ``y_fine``), ``weights`` its loss weight. ``train_ds``/``valid_ds`` are
+    the datasets the nets read, sharing one copy of the data; ``stats`` the
+    standardisation statistics of the training part (None: none).
+    """
+
+    seqs: Sequences
+    y_idx: np.ndarray
+    fine_idx: np.ndarray | None
+    weights: np.ndarray
+    train_idx: np.ndarray
+    valid_idx: np.ndarray | None
+    train_ds: SequenceDataset
+    valid_ds: SequenceDataset | None
+    stats: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_features(self) -> int:
+        return int(self.seqs.data.shape[2])
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The network's target of each sequence: its fine label, else its class."""
+        return self.y_idx if self.fine_idx is None else self.fine_idx
+
+
+def label_groups(est) -> np.ndarray | None:
+    """The fine-to-class index map for the net, or None when outputs are the classes."""
+    if len(est.fine_classes_) == len(est.classes_):
+        return None
+    return est.fine_to_coarse_
+
+
+def _release_fit_data(net) -> None:
+    """Drop what a trained net holds of this fit: its batch generator and validation set.
+
+    The validation set holds rows of the whole training data (one shared
+    copy); a fitted net keeps none of it, so it pickles small. Plain
+    attributes: skorch's ``set_params`` would re-initialise the net.
+    """
+    net.iterator_train__generator = None
+    net.train_split = None
+
+
+def new_net(est, n_features: int, device, generator, valid_ds=None, n_members: int = 1):
+    """An initialised net for ``est`` (fitted-in-progress): the one network factory."""
+    net = build_net(est, n_features, device, generator, valid_ds, label_groups(est), n_members)
+    net.initialize()
+    return net
+
+
+def train_network(est, data: FitData, device, seed: int):
+    """Train one fresh network on ``data`` from ``seed``; returns its skorch net.
+
+    Torch's global generators are seeded inside and restored after; the
+    batch order has its own generator. The module ends in evaluation mode.
+    """
+    with isolated_torch_rng(seed, device) as generator:
+        net = new_net(est, data.n_features, device, generator, data.valid_ds)
+        if data.stats is not None:
+            set_input_standardization(net.module_, *data.stats)
+        net.partial_fit(data.train_ds, None)
+    _release_fit_data(net)
+    net.module_.eval()
+    return net
+
+
+def fit_n_init(est, data: FitData, device, seed: int) -> tuple[object, list, FitDiagnosis]:
+    """Train fresh nets; keep the best on the validation split.
+
+    ``est.n_init`` nets, or with "auto" up to ``AUTO_MAX_INIT`` until one is
+    judged to have learned. The first uses ``seed`` itself, so ``n_init=1``
+    is one ordinary fit. Returns the kept net, each net's best validation
+    score, and the kept net's diagnosis.
+    """
+    auto = est.n_init == "auto"
+    n_init = AUTO_MAX_INIT if auto else est.n_init
+    seeds = [seed, *np.random.SeedSequence(seed).generate_state(n_init - 1)]
+    best, best_key, scores, verdicts = None, None, [], {}
+    for init_seed in seeds:
+        net = train_network(est, data, device, int(init_seed) % 2**31)
+        key = best_epoch_key(net.history)
+        scores.append(key[0])
+        if best_key is None or key > best_key:
+            best, best_key = net, key
+        if was_interrupted(net, len(net.history)):
+            break  # the user stopped training: no further initialisations
+        if auto:
+            verdicts[id(net)] = diagnose(est, net, data)
+            if not verdicts[id(net)].failed:
+                break
+    return best, scores, verdicts.get(id(best)) or diagnose(est, best, data)
+
+
+def member_seeds(seed: int, n_members: int) -> list[int]:
+    """The seed of each ensemble member: ``seed`` itself first, so one member is a plain fit."""
+    rest = np.random.SeedSequence([seed, 1]).generate_state(n_members - 1)
+    return [seed, *(int(s) % 2**31 for s in rest)]
+
+
+def fit_ensemble(est, data: FitData, device, seed: int):
+    """Train ``est.n_estimators`` members (each with its own ``n_init`` restarts) and join them.
+
+    Returns the net holding the joined module (the first member's history),
+    every member's restart scores, every member's diagnosis, and the
+    ensemble's diagnosis. With one member, the member's own net.
+    """
+    members = [fit_n_init(est, data, device, s) for s in member_seeds(seed, est.n_estimators)]
+    if len(members) == 1:
+        net, scores, verdict = members[0]
+        return net, [scores], [verdict], verdict
+    # The joined module: a fresh net of n_members, each member's weights loaded in.
+    with isolated_torch_rng(seed, device):
+        net = new_net(est, data.n_features, device, None, n_members=len(members))
+    for target, (member, _, _) in zip(net.module_.members, members, strict=True):
+        target.load_state_dict(member.module_.state_dict())
+    net.history = members[0][0].history
+    _release_fit_data(net)
+    net.module_.eval()
+    return (
+        net,
+        [m[1] for m in members],
+        [m[2] for m in members],
+        diagnose(est, net, data),
+    )
+
+
+def continue_network(est, data: FitData, device, seed: int):
+    """Carry the fitted network on for ``max_epochs`` more epochs (warm start).
+
+    Callbacks, schedules, early stopping and every training setting are
+    built afresh from the parameters; the weights, the optimizer's state
+    (same optimizer class) and a copy of the history carry over. The
+    architecture cannot change. Returns the new net; the fitted one is left
+    as it was.
+    """
+    old = est.net_
+    fitted = old.get_params()
+    changed = [
+        f"{name} from {fitted[f'module__{name}']!r} to {getattr(est, name)!r}"
+        for name in MODULE_PARAMS
+        if fitted[f"module__{name}"] != getattr(est, name)
+    ]
+    if changed:
+        raise ValueError(
+            "warm_start=True continues the fitted network, whose architecture cannot "
+            f"change; got {', '.join(changed)}. Set warm_start=False to train a new one."
+        )
+    with isolated_torch_rng(seed, device) as generator:
+        net = new_net(est, data.n_features, device, generator, data.valid_ds)
+        net.module_.load_state_dict(old.module_.state_dict())
+        if type(net.optimizer_) is type(old.optimizer_):
+            # A copy: loading shares the tensors, which the new steps update in place.
+            net.optimizer_.load_state_dict(copy.deepcopy(old.optimizer_.state_dict()))
+            # The saved state holds the old settings; this fit's own apply.
+            for group in net.optimizer_.param_groups:
+                group["lr"], group["initial_lr"] = est.lr, est.lr
+                if "weight_decay" in group:
+                    group["weight_decay"] = est.weight_decay
+        net.history = old.history.__class__(list(old.history))
+        net.partial_fit(data.train_ds, None)
+    _release_fit_data(net)
+    net.module_.eval()
+    return net
+
+
+def forward_fitted(est, module, seqs: Sequences, **flags):
+    """Run ``module`` (trained for ``est``) over ``seqs``: every output of every prediction.
+
+    The batch size, autocast and deterministic flags are ``est``'s; see
+    :func:`~sklearn_seqattn._inference.forward_sequences` for ``flags``.
+    """
+    device = next(module.parameters()).device
+    batch_size = est.batch_size_ if is_auto(est.batch_size) else int(est.batch_size)
+    return forward_sequences(
+        module,
+        seqs,
+        batch_size,
+        autocast=resolve_autocast(est.autocast, device),
+        deterministic=est.deterministic,
+        **flags,
+    )
+
+
+def predict_proba_with(est, module, seqs: Sequences, index=None) -> np.ndarray:
+    """Class probabilities of ``module`` on ``seqs`` (``seqs[index]``): the one softmax and merge.
+
+    The fine labels' probabilities are summed into their classes.
+    """
+    logits = forward_fitted(est, module, seqs, index=index)
+    proba = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+    return merge_fine_proba(proba, est.fine_to_coarse_, len(est.classes_))
+
+
+def diagnose(est, net, data: FitData) -> FitDiagnosis:
+    """Verdict on ``net``, from the validation split (else the training data)."""
+    basis, index = (
+        ("validation", data.valid_idx)
+        if data.valid_idx is not None
+        else ("training", data.train_idx)
+    )
+    proba = predict_proba_with(est, net.module_, data.seqs, index=index)
+    train_idx, weights, y_idx = data.train_idx, data.weights, data.y_idx
+    # The loss is over the network's outputs (the fine labels, when given).
+    prior = prior_loss(
+        data.outputs[train_idx], weights[train_idx], len(est.fine_classes_), est.label_smoothing
+    )
+    losses = [row.get("train_loss", np.nan) for row in net.history]
+    # Log-loss of the model and of the (weighted) training class prior on these samples.
+    shares = np.bincount(y_idx[train_idx], weights[train_idx], len(est.classes_))
+    shares = np.clip(shares / shares.sum(), 1e-12, None)
+    w, y_true = weights[index], y_idx[index]
+    picked = np.clip(proba[np.arange(len(index)), y_true], 1e-12, None)
+    model_ll = float(np.sum(w * -np.log(picked)) / max(w.sum(), 1e-12))
+    prior_ll = float(np.sum(w * -np.log(shares[y_true])) / max(w.sum(), 1e-12))
+    return diagnose_fit(
+        y_true,
+        proba.argmax(axis=1),
+        len(est.classes_),
+        basis,
+        losses,
+        prior,
+        (model_ll, prior_ll),
+    )
