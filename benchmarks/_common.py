@@ -71,6 +71,36 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def provenance() -> dict:
+    """What produced a record: the commit (``+dirty`` with uncommitted changes) and versions."""
+    import subprocess
+
+    import sklearn_seqattn
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    versions = {"sklearn_seqattn": sklearn_seqattn.__version__, "torch": torch.__version__}
+    try:
+        import aeon
+
+        versions["aeon"] = aeon.__version__
+    except ImportError:
+        pass
+    return {"commit": commit, "versions": versions}
+
+
 def machine_info(args: argparse.Namespace) -> dict:
     return {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),

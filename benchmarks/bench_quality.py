@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import Clock, parse_args, print_header, print_table
+from _common import Clock, parse_args, print_header, print_table, provenance
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
@@ -380,6 +380,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
         f"{torch_s:.1f} s (wall).\n",
         flush=True,
     )
+    origin = provenance()
     for name in tasks:
         task = load_task(name, args.quick, args.data_seed)
         print(
@@ -407,6 +408,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
                     "threads": args.threads,
                     "data_seed": args.data_seed,
                     "time": datetime.datetime.now().isoformat(timespec="seconds"),
+                    **origin,
                 }
                 append_record(args.out, record)
                 print(

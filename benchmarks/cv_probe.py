@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 import torch
+from _common import provenance
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
@@ -138,6 +139,7 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     configs = json.loads(sys.argv[2])
+    origin = provenance()
     seeds = tuple(int(s) for s in sys.argv[3].split(",")) if len(sys.argv) > 3 else SEEDS
     for name in sys.argv[1].split(","):
         for config, params in configs.items():
@@ -147,6 +149,7 @@ def main() -> None:
                 **probe(name, params, seeds),
                 "params": params,
                 "seeds": list(seeds),
+                **origin,
             }
             print(json.dumps(record), flush=True)
 
