@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 
 import numpy as np
@@ -42,6 +43,7 @@ from ._training import (
     diagnose,
     fit_ensemble,
     forward_fitted,
+    network_on_meta,
     predict_proba_with,
 )
 from ._validation import Sequences, check_classification_y, check_sequences
@@ -618,16 +620,27 @@ class SeqAttentionClassifier(
         self.restore_best_weights_ = resolve_restore_best_weights(
             self.restore_best_weights, self.early_stopping_
         )
-        if not continuing:
-            n_features = seqs.data.shape[2]
-            self.downsample_ = resolve_downsample(self.downsample, seqs.lengths[train_idx])
-            self.front_end_, self.n_conv_layers_ = resolve_front_end(
-                self.front_end, self.n_conv_layers, n_features
-            )
-            self.fixed_filters_ = resolve_fixed_filters(self.fixed_filters, n_features)
+        n_features = seqs.data.shape[2]
+        downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
+        front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)
+        fixed_filters = resolve_fixed_filters(self.fixed_filters, n_features)
+        if continuing:
+            # "auto" keeps the fitted network's choice; an explicit setting that differs
+            # from it is refused when the network is rebuilt (continue_network).
+            if is_auto(self.downsample):
+                downsample = self.downsample_
+            if is_auto(self.front_end) and is_auto(self.n_conv_layers):
+                front_end = (self.front_end_, self.n_conv_layers_)
+            if is_auto(self.fixed_filters):
+                fixed_filters = self.fixed_filters_
+        self.downsample_ = downsample
+        self.front_end_, self.n_conv_layers_ = front_end
+        self.fixed_filters_ = fixed_filters
         self.input_dropout_ = resolve_input_dropout(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm
         )
+        # A network too large to build is refused before any work.
+        network_on_meta(self, seqs.data.shape[2], 1 if continuing else self.n_estimators)
         # One copy of the data for the whole fit: the splits index into it (on a GPU
         # with room for it, the copy lives there).
         data = place_data(seqs.data, device)
@@ -693,7 +706,15 @@ class SeqAttentionClassifier(
         targets = (y_idx if fine_idx is None else fine_idx)[train_idx]
         part = [seqs.data[i, : seqs.lengths[i]] for i in train_idx]
         # The resampler carries the weights along its rows (sample_weight_).
-        X_res, t_res = resampler.fit_resample(part, targets, sample_weight=weights[train_idx])
+        try:
+            X_res, t_res = resampler.fit_resample(part, targets, sample_weight=weights[train_idx])
+        except ValueError as exc:
+            counts = np.bincount(targets)
+            raise ValueError(
+                f"sampler={resampler.sampler!r} failed on the training part of the data "
+                f"({len(part)} sequences after the validation split, the smallest class "
+                f"{int(counts[counts > 0].min())}): {exc}"
+            ) from None
         t_res = np.asarray(t_res, dtype=np.int64)
         w_res = resampler.sample_weight_
         res = check_sequences(X_res, mask_value=self.mask_value)
@@ -726,7 +747,7 @@ class SeqAttentionClassifier(
         # Candidates between consecutive distinct probabilities, and 0.5 itself.
         levels = np.unique(p)
         candidates = np.unique(np.r_[(levels[1:] + levels[:-1]) / 2, 0.5])
-        scores = np.array([metric(y_true, (p >= t).astype(int)) for t in candidates])
+        scores = np.array([self._threshold_score(metric, y_true, p >= t) for t in candidates])
         best = np.flatnonzero(scores == scores.max())
         # Ties: the candidate closest to 0.5, the untuned decision.
         return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
@@ -787,6 +808,20 @@ class SeqAttentionClassifier(
             )
             return train_test_split(indices, test_size=n_valid, random_state=seed)
 
+    def _threshold_score(self, metric, y_true, positive) -> float:
+        """``threshold_scoring`` of one candidate threshold, checked to be a finite number."""
+        score = metric(y_true, positive.astype(int))
+        if isinstance(score, (bool, np.bool_)) or not isinstance(score, (numbers.Real, np.number)):
+            raise TypeError(
+                f"threshold_scoring={self.threshold_scoring!r} must return a number, got {score!r}."
+            )
+        if not np.isfinite(score):
+            raise ValueError(
+                f"threshold_scoring={self.threshold_scoring!r} returned {score!r} on the "
+                "validation split; it must return a finite number for every threshold."
+            )
+        return float(score)
+
     def _holds_out(self, n_valid: int) -> bool:
         """Whether fit holds out a validation split (of ``n_valid`` samples)."""
         if not is_auto(self.early_stopping):
@@ -802,12 +837,19 @@ class SeqAttentionClassifier(
         from sklearn.model_selection import StratifiedGroupKFold
 
         groups = column_or_1d(groups)
+        try:
+            n_groups = len(np.unique(groups))
+        except TypeError:
+            kinds = sorted({type(g).__name__ for g in groups})
+            raise TypeError(
+                f"groups must hold labels of one comparable type (ints or strings), got "
+                f"{', '.join(kinds)}."
+            ) from None
         if len(groups) != len(y_idx):
             raise ValueError(
                 f"groups must have one entry per sequence: X has {len(y_idx)}, groups has "
                 f"{len(groups)}."
             )
-        n_groups = len(np.unique(groups))
         n_splits = min(n_groups, max(2, round(1 / self.validation_fraction)))
         if n_groups < 2:
             raise ValueError(
@@ -875,21 +917,29 @@ class SeqAttentionClassifier(
         A ragged list is validated and padded batch by batch, shortest
         sequences first, so one long sequence does not pad all the others.
         """
-        if _is_ragged_list(X):
-            return self._proba_ragged(X)
-        return self._proba(self._check_fitted_input(X))
+        (proba,) = self._outputs(X, lambda seqs: (self._proba(seqs),))
+        return proba
 
-    def _proba_ragged(self, X) -> np.ndarray:
-        """``predict_proba`` of a ragged list, padding each length-sorted batch on its own."""
+    def _outputs(self, X, compute) -> tuple:
+        """``compute(seqs)`` (a tuple of arrays, one row per sequence) on the checked ``X``.
+
+        The one path of every prediction method. A ragged list is validated,
+        padded and run batch by batch, shortest sequences first, so one long
+        sequence does not pad all the others and memory stays bounded by the
+        batch (and by the outputs themselves); outputs with time axes are
+        zero-padded to the longest sequence.
+        """
+        if not _is_ragged_list(X):
+            return compute(self._check_fitted_input(X))
         check_is_fitted(self, "net_")
         check_params(self)
         try:
             lengths = np.array([len(item) for item in X])
         except TypeError:  # not sized: the full check says what is wrong
-            return self._proba(self._check_fitted_input(X))
+            return compute(self._check_fitted_input(X))
         order = np.argsort(lengths, kind="stable")
-        proba = np.empty((len(X), len(self.classes_)))
         batch_size = self.batch_size_ if is_auto(self.batch_size) else int(self.batch_size)
+        parts = []
         for start in range(0, len(X), batch_size):
             index = order[start : start + batch_size]
             try:
@@ -901,8 +951,15 @@ class SeqAttentionClassifier(
                 # it stops at the faulty sequence, before padding anything.
                 self._check_fitted_input(X)
                 raise
-            proba[index] = self._proba(seqs)
-        return proba
+            parts.append((index, compute(seqs)))
+        outputs = []
+        for k, first in enumerate(parts[0][1]):
+            shape = np.max([part[k].shape for _, part in parts], axis=0)
+            out = np.zeros((len(X), *shape[1:]), dtype=first.dtype)
+            for index, part in parts:
+                out[(index, *(slice(0, d) for d in part[k].shape[1:]))] = part[k]
+            outputs.append(out)
+        return tuple(outputs)
 
     def _proba(self, seqs: Sequences, index=None) -> np.ndarray:
         """Class probabilities of ``seqs`` (``seqs[index]``, read in place, no copy)."""
@@ -926,8 +983,12 @@ class SeqAttentionClassifier(
             ``classes_``. With fine labels a class's score is the log-sum-exp
             of its fine labels' logits.
         """
-        logits = torch.from_numpy(self._forward(self._check_fitted_input(X))).double()
-        scores = merge_fine_logits(logits, self.fine_to_coarse_, len(self.classes_)).numpy()
+
+        def scores_of(seqs):
+            logits = torch.from_numpy(self._forward(seqs)).double()
+            return (merge_fine_logits(logits, self.fine_to_coarse_, len(self.classes_)).numpy(),)
+
+        (scores,) = self._outputs(X, scores_of)
         return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
 
     def transform(self, X) -> np.ndarray:
@@ -948,7 +1009,8 @@ class SeqAttentionClassifier(
             ``width`` is ``lstm_units * (2 if bidirectional else 1)``;
             column names are given by :meth:`get_feature_names_out`.
         """
-        return self._forward(self._check_fitted_input(X), pooled=True)
+        (embeddings,) = self._outputs(X, lambda seqs: (self._forward(seqs, pooled=True),))
+        return embeddings
 
     @property
     def _n_features_out(self) -> int:
@@ -986,12 +1048,15 @@ class SeqAttentionClassifier(
             how much query step ``q`` attends to step ``j`` in block ``k``.
             Rows and columns of padded steps are zero.
         """
-        seqs = self._check_fitted_input(X)
-        _, pool_w, maps = self._forward(seqs, return_attention=True)
-        weights = seqs.scatter_steps(pool_w)
-        if not return_layer_maps:
-            return weights
-        return weights, [seqs.scatter_pairs(m) for m in maps]
+
+        def attention_of(seqs):
+            _, pool_w, maps = self._forward(seqs, return_attention=True)
+            if not return_layer_maps:
+                return (seqs.scatter_steps(pool_w),)
+            return (seqs.scatter_steps(pool_w), *(seqs.scatter_pairs(m) for m in maps))
+
+        weights, *maps = self._outputs(X, attention_of)
+        return (weights, maps) if return_layer_maps else weights
 
     # -------------------------------------------------------- persistence
     def save(self, path):

@@ -133,5 +133,17 @@ def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, 
         if pass_ == "mean":
             total = acc / count
     mean, std = total, np.sqrt(acc / count)
-    std[std <= 1e-6 * np.maximum(1.0, np.abs(mean))] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
+    return mean.astype(np.float32), unit_scale_if_constant(mean, std).astype(np.float32)
+
+
+def unit_scale_if_constant(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``scale`` with 1 for features that float32 holds as constant.
+
+    A spread below a millionth of the feature's magnitude (at least 1) is
+    below float32's resolution there: dividing by it would only amplify
+    rounding noise, or overflow. Such features are centred, not scaled
+    (as scikit-learn's scalers leave constant features unscaled).
+    """
+    scale = np.array(scale, dtype=np.float64)
+    scale[scale <= 1e-6 * np.maximum(1.0, np.abs(center))] = 1.0
+    return scale

@@ -294,12 +294,38 @@ class SelfAttentionBlock(nn.Module):
         self, h: torch.Tensor, padding: torch.Tensor, need_weights: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = self.norm1(h)
-        attended, weights = self.attention(
-            z, z, z, key_padding_mask=padding, need_weights=need_weights
-        )  # weights: (batch, query, key), averaged over heads
+        if need_weights:
+            attended, weights = self.attention(
+                z, z, z, key_padding_mask=padding, need_weights=True
+            )  # weights: (batch, query, key), averaged over heads
+        else:
+            attended, weights = self._attend(z, padding), None
         h = h + self.dropout(attended)
         h = h + self.dropout(self.feed_forward(self.norm2(h)))
         return h, weights
+
+    def _attend(self, z: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+        """The attention's output through ``scaled_dot_product_attention``, with its weights.
+
+        The same computation as ``self.attention(z, z, z, key_padding_mask=padding)``,
+        but the padding mask stays ``(batch, 1, 1, time)``: ``nn.MultiheadAttention``
+        expands it to ``(batch, heads, time, time)``, which took gigabytes for one
+        sequence of 12,000 steps; here memory grows linearly with the length.
+        """
+        attention = self.attention
+        batch, n_steps, width = z.shape
+        heads = attention.num_heads
+        qkv = nn.functional.linear(z, attention.in_proj_weight, attention.in_proj_bias)
+        # (batch, heads, time, head width) each
+        q, k, v = (
+            t.reshape(batch, n_steps, heads, width // heads).transpose(1, 2)
+            for t in qkv.chunk(3, dim=-1)
+        )
+        keep = ~padding[:, None, None, :]  # (batch, 1, 1, time): True on real keys
+        out = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=keep, dropout_p=attention.dropout if self.training else 0.0
+        )  # (batch, heads, time, head width)
+        return attention.out_proj(out.transpose(1, 2).reshape(batch, n_steps, width))
 
 
 class AttentionPooling(nn.Module):

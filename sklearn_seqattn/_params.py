@@ -24,6 +24,11 @@ __all__ = [
     "resolve_downsample",
 ]
 
+# Sizes a network may have: checked before training, and by load() on saved configs.
+MAX_WIDTH = 2**20  # every width, n_features_in, the downsampling factor
+MAX_LAYERS = 128  # each n_*_layers
+MAX_WEIGHTS = 2**31  # weights of the whole network (8 GiB of float32)
+MAX_ESTIMATORS = 1000
 # downsample="auto" keeps at most this many steps of the longest training sequence.
 AUTO_DOWNSAMPLE_STEPS = 256
 # early_stopping="auto" holds out a validation split of at least this many samples,
@@ -79,12 +84,12 @@ def is_off(value) -> bool:
     return not is_auto(value) and not value
 
 
-def _check_int_or_auto(name, value, low):
+def _check_int_or_auto(name, value, low, high=None):
     if isinstance(value, str):
         if value != "auto":
             raise ValueError(f"{name} must be 'auto' or an int >= {low}, got {value!r}.")
         return
-    _check_int(name, value, low)
+    _check_int(name, value, low, high)
 
 
 def _check_real(name, value, low, high=None, *, low_open=False, high_open=False):
@@ -103,16 +108,16 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
-    _check_int_or_auto("downsample", est.downsample, 1)
-    _check_int_or_auto("n_conv_layers", est.n_conv_layers, 0)
-    _check_int("conv_channels", est.conv_channels, 1)
-    _check_int("kernel_size", est.kernel_size, 1)
+    _check_int_or_auto("downsample", est.downsample, 1, MAX_WIDTH)
+    _check_int_or_auto("n_conv_layers", est.n_conv_layers, 0, MAX_LAYERS)
+    _check_int("conv_channels", est.conv_channels, 1, MAX_WIDTH)
+    _check_int("kernel_size", est.kernel_size, 1, MAX_WIDTH)
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
     if not isinstance(est.front_end, str) or est.front_end not in FRONT_ENDS:
         raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {est.front_end!r}.")
-    _check_int("front_end_filters", est.front_end_filters, 1)
-    _check_int("n_estimators", est.n_estimators, 1)
+    _check_int("front_end_filters", est.front_end_filters, 1, MAX_WIDTH)
+    _check_int("n_estimators", est.n_estimators, 1, MAX_ESTIMATORS)
     if est.n_estimators > 1 and est.warm_start:
         raise ValueError(
             f"warm_start=True continues one fitted network; n_estimators={est.n_estimators} "
@@ -122,7 +127,7 @@ def check_params(est) -> None:
         raise ValueError(
             f"standardize must be True, False or 'per_series', got {est.standardize!r}."
         )
-    _check_int_or_auto("n_init", est.n_init, 1)
+    _check_int_or_auto("n_init", est.n_init, 1, MAX_ESTIMATORS)
     if est.n_init != "auto" and est.n_init > 1 and is_off(est.early_stopping):
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "
@@ -134,7 +139,7 @@ def check_params(est) -> None:
     if est.loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {est.loss!r}.")
     _check_real("focal_gamma", est.focal_gamma, 0.0, 10.0)
-    if est.decision_threshold not in (None, "auto"):
+    if not (est.decision_threshold is None or is_auto(est.decision_threshold)):
         _check_real(
             "decision_threshold", est.decision_threshold, 0.0, 1.0, low_open=True, high_open=True
         )
@@ -144,14 +149,14 @@ def check_params(est) -> None:
             f"metric(y_true, y_pred), got {est.threshold_scoring!r}."
         )
     _check_real("label_smoothing", est.label_smoothing, 0.0, 1.0, high_open=True)
-    _check_int("dense_units", est.dense_units, 1)
-    _check_int("n_dense_layers", est.n_dense_layers, 0)
-    _check_int("lstm_units", est.lstm_units, 1)
-    _check_int("n_lstm_layers", est.n_lstm_layers, 1)
-    _check_int("n_attention_layers", est.n_attention_layers, 0)
-    _check_int("n_heads", est.n_heads, 1)
+    _check_int("dense_units", est.dense_units, 1, MAX_WIDTH)
+    _check_int("n_dense_layers", est.n_dense_layers, 0, MAX_LAYERS)
+    _check_int("lstm_units", est.lstm_units, 1, MAX_WIDTH)
+    _check_int("n_lstm_layers", est.n_lstm_layers, 1, MAX_LAYERS)
+    _check_int("n_attention_layers", est.n_attention_layers, 0, MAX_LAYERS)
+    _check_int("n_heads", est.n_heads, 1, MAX_WIDTH)
     if est.attention_ff_units is not None:
-        _check_int("attention_ff_units", est.attention_ff_units, 1)
+        _check_int("attention_ff_units", est.attention_ff_units, 1, MAX_WIDTH)
     _check_int("max_epochs", est.max_epochs, 1)
     _check_int_or_auto("batch_size", est.batch_size, 1)
     _check_int("n_iter_no_change", est.n_iter_no_change, 1)
@@ -258,12 +263,35 @@ def _check_scoring(scoring) -> None:
         )
 
 
+# Names of the callbacks the estimator and skorch add themselves: a user callback of the
+# same name would silently replace one (skorch keeps the last of a name).
+RESERVED_CALLBACK_NAMES = (
+    "finite_loss",
+    "valid_score",
+    "early_stopping",
+    "restore_best_weights",
+    "gradient_clip",
+    "lr_schedule",
+    "epoch_timer",
+    "train_loss",
+    "valid_loss",
+    "valid_acc",
+    "print_log",
+)
+
+
 def _check_callbacks(callbacks) -> None:
     if callbacks is None:
         return
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be None or a list of skorch callbacks, got {callbacks!r}.")
     for i, item in enumerate(callbacks):
+        if isinstance(item, tuple) and len(item) == 2 and item[0] in RESERVED_CALLBACK_NAMES:
+            raise ValueError(
+                f"callbacks[{i}] is named {item[0]!r}, the name of a callback the estimator "
+                f"adds itself, which it would replace; choose another name (reserved: "
+                f"{', '.join(RESERVED_CALLBACK_NAMES)})."
+            )
         callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
         if isinstance(item, tuple) and not isinstance(item[0], str):
             callback = None

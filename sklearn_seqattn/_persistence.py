@@ -62,7 +62,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._diagnosis import FitDiagnosis
-from ._module import state_on_meta
+from ._params import MAX_LAYERS, MAX_WIDTH
 
 __all__ = ["FORMAT_VERSION", "load_estimator", "read_config", "save_estimator"]
 
@@ -80,9 +80,8 @@ _OWN_FILES = frozenset(
 _MAX_CONFIG_BYTES = 4 * 2**20
 _MAX_HISTORY_BYTES = 64 * 2**20
 _MAX_HEADER_BYTES = 16 * 2**20  # the safetensors header: names, dtypes and shapes
-_MAX_DIM = 2**20  # n_features_in, number of labels, every width of the network
-_MAX_LAYERS = 128  # each n_*_layers
-_MAX_ELEMENTS = 2**31  # weights of the whole network
+_MAX_DIM = MAX_WIDTH  # n_features_in, number of labels, every width of the network
+_MAX_LAYERS = MAX_LAYERS  # each n_*_layers
 _MAX_LABEL_BYTES = 16 * 2**20  # classes_ (or fine_classes_) in memory: n_labels * itemsize
 
 # Live objects, documented as not saved.
@@ -416,15 +415,24 @@ def _unique_keys(pairs):
     return result
 
 
+def _open_regular(path: Path, where: str):
+    """``path`` opened for reading in binary, refused unless it is a regular file.
+
+    Non-blocking, so a FIFO planted in the folder cannot hang the open; the
+    type is checked on the descriptor, before a file object is made of it
+    (a folder opens too, and would fail later with a bare errno).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path.name} in {where} is not a regular file.")
+    return os.fdopen(fd, "rb")
+
+
 def _read_file(path: Path, limit: int, where: str) -> bytes:
     """The bytes of the regular file ``path``; more than ``limit`` is refused unread."""
-    # Non-blocking: a FIFO planted in the folder must not hang the open; fstat then refuses it.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{path.name} in {where} is not a regular file.")
-        size = info.st_size
+    with _open_regular(path, where) as f:
+        size = os.fstat(f.fileno()).st_size
         data = f.read(limit + 1) if size <= limit else b""
     size = max(size, len(data))
     if size > limit:
@@ -692,32 +700,13 @@ def _expected_tensors(estimator, n_features: int, where: str) -> dict[str, tuple
     Its sizes are checked first; it is then built on torch's "meta" device,
     which records shapes and allocates nothing.
     """
-    from ._net import build_net
-    from ._training import label_groups
+    from ._training import network_on_meta
 
-    # The same factory that load() builds the real network with, never initialised here.
-    net = build_net(
-        estimator, n_features, "cpu", None, None, label_groups(estimator), estimator.n_estimators
-    )
-    kwargs = net.get_params_for("module")
-    for name, value in kwargs.items():
-        if isinstance(value, int) and not isinstance(value, bool):
-            limit = _MAX_LAYERS if name.endswith("_layers") else _MAX_DIM
-            if value > limit:
-                raise ValueError(
-                    f"{CONFIG_FILE} in {where} describes a network with {name}={value}; "
-                    f"a saved model has at most {limit:,}."
-                )
     try:
-        state = state_on_meta(**kwargs)
+        # The same factory that load() builds the real network with, on torch's meta device.
+        state = network_on_meta(estimator, n_features, estimator.n_estimators)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{CONFIG_FILE} in {where} describes no valid network: {exc}") from None
-    total = sum(t.numel() for t in state.values())
-    if total > _MAX_ELEMENTS:
-        raise ValueError(
-            f"{CONFIG_FILE} in {where} describes a network of {total:,} weights; a saved model "
-            f"has at most {_MAX_ELEMENTS:,}."
-        )
     return {
         name: (_SAFETENSORS_DTYPES.get(t.dtype), list(t.shape), t.numel() * t.element_size())
         for name, t in state.items()
@@ -768,13 +757,11 @@ def _check_header(header: bytes, expected: dict, where: str) -> int:
 def _read_weights(path: Path, expected: dict, where: str) -> bytes:
     """The weights file, read only once its header and size match ``expected``."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        f = _open_regular(path, where)
     except FileNotFoundError:
         raise FileNotFoundError(f"{where} has no {WEIGHTS_FILE}.") from None
-    with os.fdopen(fd, "rb") as f:
+    with f:
         info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{WEIGHTS_FILE} in {where} is not a regular file.")
         prefix = f.read(8)
         length = _header_length(prefix, info.st_size, where)
         size = 8 + length + _check_header(f.read(length), expected, where)
@@ -1109,6 +1096,11 @@ def load_estimator(cls: type, path: str | os.PathLike):
 
     folder = Path(os.fspath(path))
     where = repr(str(folder))
+    if folder.is_file():
+        raise ValueError(
+            f"path must be the folder written by save(), got the file {where}; pass the "
+            f"folder that holds it: {str(folder.parent)!r}."
+        )
     try:
         config_bytes = _read_file(folder / CONFIG_FILE, _MAX_CONFIG_BYTES, where)
     except FileNotFoundError:

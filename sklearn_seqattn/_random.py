@@ -20,19 +20,20 @@ RNG_LOCK = threading.RLock()
 
 
 def draw_seed(random_state) -> int:
-    """Turn ``random_state`` into a 31-bit seed.
+    """Turn ``random_state`` into a seed in ``[0, 2**32)``.
 
     ``None`` draws fresh OS entropy instead of numpy's global generator, so
     fitting with ``random_state=None`` leaves ``np.random``'s state untouched.
-    An int is used as is; a ``RandomState`` or ``Generator`` instance (owned by
-    the caller, who passed it in) is advanced by one draw.
+    An int is used as is (every int of the range gives its own model); a
+    ``RandomState`` or ``Generator`` instance (owned by the caller, who passed
+    it in) is advanced by one draw.
     """
     if random_state is None:
         return secrets.randbelow(2**31)
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if not 0 <= int(random_state) < 2**32:
             raise ValueError(f"random_state must be in [0, 2**32), got {random_state}.")
-        return int(random_state) % 2**31
+        return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31))
     if isinstance(random_state, np.random.Generator):

@@ -21,8 +21,9 @@ import torch
 from ._batching import SequenceDataset
 from ._diagnosis import FitDiagnosis, diagnose_fit, prior_loss
 from ._inference import forward_sequences, merge_fine_proba
-from ._net import MODULE_PARAMS, build_net, set_input_standardization
-from ._params import is_auto, resolve_autocast
+from ._module import state_on_meta
+from ._net import build_net, set_input_standardization
+from ._params import MAX_LAYERS, MAX_WEIGHTS, MAX_WIDTH, is_auto, resolve_autocast
 from ._random import isolated_torch_rng
 from ._stopping import best_epoch_key, was_interrupted
 from ._validation import Sequences
@@ -35,6 +36,7 @@ __all__ = [
     "fit_n_init",
     "forward_fitted",
     "label_groups",
+    "network_on_meta",
     "new_net",
     "predict_proba_with",
     "train_network",
@@ -94,6 +96,30 @@ def _release_fit_data(net) -> None:
     net.train_split = None
 
 
+def network_on_meta(est, n_features: int, n_members: int = 1) -> dict:
+    """The ``state_dict`` of the network ``est`` describes, on torch's meta device.
+
+    Shapes only, nothing allocated: a network too large to build (or to
+    save) is refused with a ``ValueError`` before any work.
+    """
+    net = build_net(est, n_features, "cpu", None, None, label_groups(est), n_members)
+    kwargs = net.get_params_for("module")
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            limit = MAX_LAYERS if name.endswith("_layers") else MAX_WIDTH
+            if value > limit:
+                raise ValueError(f"the network would have {name}={value}; at most {limit:,}.")
+    state = state_on_meta(**kwargs)
+    total = sum(t.numel() for t in state.values())
+    if total > MAX_WEIGHTS:
+        raise ValueError(
+            f"the network would have {total:,} weights, more than the {MAX_WEIGHTS:,} a model "
+            "may hold (and than memory allows); lower its widths (lstm_units, dense_units, "
+            "conv_channels, attention_ff_units) or depths."
+        )
+    return state
+
+
 def new_net(est, n_features: int, device, generator, valid_ds=None, n_members: int = 1):
     """An initialised net for ``est`` (fitted-in-progress): the one network factory."""
     net = build_net(est, n_features, device, generator, valid_ds, label_groups(est), n_members)
@@ -130,7 +156,7 @@ def fit_n_init(est, data: FitData, device, seed: int) -> tuple[object, list, Fit
     seeds = [seed, *np.random.SeedSequence(seed).generate_state(n_init - 1)]
     best, best_key, scores, verdicts = None, None, [], {}
     for init_seed in seeds:
-        net = train_network(est, data, device, int(init_seed) % 2**31)
+        net = train_network(est, data, device, int(init_seed))
         key = best_epoch_key(net.history)
         scores.append(key[0])
         if best_key is None or key > best_key:
@@ -147,7 +173,7 @@ def fit_n_init(est, data: FitData, device, seed: int) -> tuple[object, list, Fit
 def member_seeds(seed: int, n_members: int) -> list[int]:
     """The seed of each ensemble member: ``seed`` itself first, so one member is a plain fit."""
     rest = np.random.SeedSequence([seed, 1]).generate_state(n_members - 1)
-    return [seed, *(int(s) % 2**31 for s in rest)]
+    return [seed, *(int(s) for s in rest)]
 
 
 def fit_ensemble(est, data: FitData, device, seed: int):
@@ -187,16 +213,22 @@ def continue_network(est, data: FitData, device, seed: int):
     as it was.
     """
     old = est.net_
-    fitted = old.get_params()
+    fitted = old.get_params_for("module")
+    wanted = build_net(est, data.n_features, device, None, None).get_params_for("module")
     changed = [
-        f"{name} from {fitted[f'module__{name}']!r} to {getattr(est, name)!r}"
-        for name in MODULE_PARAMS
-        if fitted[f"module__{name}"] != getattr(est, name)
+        f"{name} from {fitted[name]!r} to {wanted[name]!r}"
+        for name in sorted(set(fitted) | set(wanted))
+        if fitted.get(name) != wanted.get(name)
     ]
+    module = old.module_
+    standardized = not bool((module.input_shift == 0).all() and (module.input_scale == 1).all())
+    if standardized != (est.standardize is True):
+        changed.append(f"standardize to {est.standardize!r}")
     if changed:
         raise ValueError(
-            "warm_start=True continues the fitted network, whose architecture cannot "
-            f"change; got {', '.join(changed)}. Set warm_start=False to train a new one."
+            "warm_start=True continues the fitted network, whose architecture and input "
+            f"scaling cannot change; got {', '.join(changed)}. Set warm_start=False to train "
+            "a new one."
         )
     with isolated_torch_rng(seed, device) as generator:
         net = new_net(est, data.n_features, device, generator, data.valid_ds)
@@ -224,7 +256,7 @@ def forward_fitted(est, module, seqs: Sequences, **flags):
     """
     device = next(module.parameters()).device
     batch_size = est.batch_size_ if is_auto(est.batch_size) else int(est.batch_size)
-    return forward_sequences(
+    out = forward_sequences(
         module,
         seqs,
         batch_size,
@@ -232,6 +264,21 @@ def forward_fitted(est, module, seqs: Sequences, **flags):
         deterministic=est.deterministic,
         **flags,
     )
+    first = out[0] if isinstance(out, tuple) else out  # logits or embeddings: (n, width)
+    bad = ~np.isfinite(first).all(axis=1)
+    if bad.any():
+        # Finite input can still overflow float32 inside the network (e.g. values near
+        # 3e38 standardised by a small scale): refuse rather than return NaN.
+        index = np.flatnonzero(bad)
+        rows = index if flags.get("index") is None else np.asarray(flags["index"])[index]
+        largest = float(np.nanmax(np.abs(seqs.data[rows])))
+        raise ValueError(
+            f"The network's outputs are not finite for {len(index)} of {len(first)} "
+            f"sequence(s) (the first: sequence {int(index[0])}), whose values reach "
+            f"{largest:.3g} in magnitude: too large for float32 arithmetic. Rescale X "
+            "(e.g. to the range of the training data)."
+        )
+    return out
 
 
 def predict_proba_with(est, module, seqs: Sequences, index=None) -> np.ndarray:

@@ -33,7 +33,6 @@ EXIT_BROKEN_PIPE = 1
 MIN_DEMO_SAMPLES = 20
 # Arrays the command line reads (as declared in their .npy headers), and weights of a network.
 MAX_ARRAY_BYTES = 8 * 2**30
-MAX_WEIGHTS = 2**31
 
 # Constructor parameters that hold Python objects and cannot be given as text.
 _OBJECT_PARAMS = ("callbacks", "accelerator")
@@ -160,11 +159,26 @@ def _load_arrays(path: str, keys: list[str]) -> list:
                 ) from None
             except (OSError, EOFError, zipfile.BadZipFile) as exc:  # bad CRC, truncated
                 raise CLIError(f"array {key!r} in {path} is corrupt: {exc}") from None
+            except MemoryError:  # a small compressed file may inflate beyond memory
+                raise CLIError(
+                    f"array {key!r} in {path} does not fit in memory once decompressed "
+                    f"({_declared_size(archive, key, path)[1]:,} bytes)."
+                ) from None
     return arrays
 
 
 def _check_declared_size(archive, key: str, path: str) -> None:
     """Refuse an array whose header declares more bytes than MAX_ARRAY_BYTES, unread."""
+    shape, size = _declared_size(archive, key, path)
+    if size > MAX_ARRAY_BYTES:
+        raise CLIError(
+            f"array {key!r} in {path} declares shape {shape} ({size:,} bytes), over the "
+            f"{MAX_ARRAY_BYTES:,} bytes the command line reads."
+        )
+
+
+def _declared_size(archive, key: str, path: str) -> tuple[tuple, int]:
+    """The shape and size in bytes that the ``.npy`` header of ``key`` declares."""
     import numpy as np
 
     try:
@@ -176,12 +190,7 @@ def _check_declared_size(archive, key: str, path: str) -> None:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(member)
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise CLIError(f"array {key!r} in {path} is corrupt: {exc}") from None
-    size = math.prod(shape) * dtype.itemsize
-    if size > MAX_ARRAY_BYTES:
-        raise CLIError(
-            f"array {key!r} in {path} declares shape {shape} of {dtype} ({size:,} bytes), "
-            f"over the {MAX_ARRAY_BYTES:,} bytes the command line reads."
-        )
+    return shape, math.prod(shape) * dtype.itemsize
 
 
 def _parse_value(name: str, text: str) -> Any:
@@ -268,25 +277,6 @@ def _load_model(model_dir: str):
         raise CLIError(f"could not load a model from {model_dir}: {exc}") from None
 
 
-def _check_network_size(clf, X) -> None:
-    """Refuse settings whose network would not fit in memory, before anything is allocated."""
-    from ._module import state_on_meta
-    from ._net import MODULE_PARAMS
-
-    n_features = X.shape[-1] if getattr(X, "ndim", 0) == 3 else 1
-    kwargs = {name: getattr(clf, name) for name in MODULE_PARAMS}
-    try:
-        state = state_on_meta(n_features=n_features, n_classes=2, **kwargs)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise CLIError(f"invalid parameter: {exc}") from None
-    total = sum(t.numel() for t in state.values())
-    if total > MAX_WEIGHTS:
-        raise CLIError(
-            f"invalid parameter: these settings make a network of {total:,} weights, over "
-            f"the {MAX_WEIGHTS:,} the command line trains; lower the widths or layers."
-        )
-
-
 def _check_out(path: str) -> None:
     """Refuse an output folder that save() would refuse, before any training is spent.
 
@@ -316,7 +306,6 @@ def _cmd_fit(args) -> int:
         raise CLIError(f"invalid parameter: {exc}") from None
     _check_out(args.out)
     X, y = _load_arrays(args.data, [args.x_key, args.y_key])
-    _check_network_size(SeqAttentionClassifier(**params), X)
     explicit_verbose = params.get("verbose", 0)
     if args.quiet:
         params["verbose"] = 0

@@ -176,6 +176,25 @@ def test_warm_start_refuses_a_new_architecture(seq_data, tmp_path):
     assert len(loaded.history_) == len(clf.history_) + 2
 
 
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(n_conv_layers=0), "n_conv_layers from 2 to 0"),
+        (dict(downsample=2), "downsample from 1 to 2"),
+        (dict(standardize=False), "standardize to False"),
+        (dict(standardize="per_series"), "per_series from False to True"),
+        (dict(front_end="multiscale"), "front_end from 'conv' to 'multiscale'"),
+    ],
+)
+def test_warm_start_refuses_every_setting_the_network_fixes(seq_data, change, match):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(**TINY, n_conv_layers=2, warm_start=True).fit(X, y)
+    expected = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=match):
+        clf.set_params(**change).fit(X, y)
+    assert_allclose(clf.predict_proba(X), expected)
+
+
 def test_interior_padding_warns_once_with_count_and_mask_value(fitted, seq_data):
     from sklearn_seqattn._validation import InteriorPaddingWarning, check_sequences
 

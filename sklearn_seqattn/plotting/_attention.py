@@ -158,7 +158,13 @@ class AttentionDisplay:
         # The shown sequences on the time axis of their weights, parsed as fit parses X.
         X_shown, padding = padded_like_input(check_sequences(X_shown, mask_value=clf.mask_value))
         if events is not None:
-            events = np.asarray(events, dtype=bool)[sample_indices][:, : weights.shape[1]]
+            events = np.asarray(events)
+            if events.ndim != 2 or len(events) != n_samples:
+                raise ValueError(
+                    f"events must have shape (n_samples, n_timesteps) = ({n_samples}, "
+                    f"{weights.shape[1]}) like X, got shape {events.shape}."
+                )
+            events = events.astype(bool)[sample_indices][:, : weights.shape[1]]
         labels = [f"#{i}" for i in sample_indices]
         if y is not None:
             y_shown = np.asarray(y)[sample_indices]
@@ -201,6 +207,12 @@ class AttentionDisplay:
             )
         if view != "heatmap" and self.X is None:
             raise ValueError(f"view={view!r} needs the input sequences X.")
+        if self.events is not None and np.shape(self.events) != weights.shape:
+            # Marks on other steps than the weights' would point at the wrong steps.
+            raise ValueError(
+                f"events must have the shape of weights, {weights.shape}, got "
+                f"{np.shape(self.events)}."
+            )
         labels = self.sample_labels or [f"#{i}" for i in range(len(weights))]
         plt = import_pyplot()
         self.images_: list = []

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._data import lengths_to_mask
+from .._data import lengths_to_mask, unit_scale_if_constant
 from .._layout import format_like, is_nan
 from .._validation import check_mask_value, check_sequences
 
@@ -146,11 +146,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             if self.with_scaling:
                 q_min, q_max = np.percentile(steps, self.quantile_range, axis=0)
                 scale = q_max - q_min
-        # As scikit-learn's scalers: a constant feature is left unscaled.
-        magnitude = np.maximum(np.abs(center), 1.0)
-        scale[scale < 10 * np.finfo(np.float64).eps * magnitude] = 1.0
         self.center_ = center
-        self.scale_ = scale
+        self.scale_ = unit_scale_if_constant(center, scale)
         self.n_steps_seen_ = int(steps.shape[0])
         return self
 
@@ -162,6 +159,12 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             data = (data - self.center_) / self.scale_
         else:
             data = data * self.scale_ + self.center_
+        overflow = ~np.isfinite(data)
+        if overflow.any():
+            raise ValueError(
+                f"{type(self).__name__} maps {int(overflow.sum())} value(s) of X to infinity: "
+                "X is far outside the range seen in fit."
+            )
         return format_like(seqs, data, self.mask_value)
 
     def transform(self, X):
