@@ -74,6 +74,12 @@ def _check_int(name, value, low, high=None):
         raise ValueError(f"{name} must be {bound}, got {value}.")
 
 
+def _check_choice(name, value, choices) -> None:
+    """``value`` must be one of ``choices`` (strings, or None): compared only if hashable-safe."""
+    if not (value is None or isinstance(value, str)) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
+
+
 def is_auto(value) -> bool:
     """Whether a parameter is the string "auto" (False for numbers, booleans, NumPy scalars)."""
     return isinstance(value, str) and value == "auto"
@@ -114,8 +120,7 @@ def check_params(est) -> None:
     _check_int("kernel_size", est.kernel_size, 1, MAX_WIDTH)
     if est.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
-    if not isinstance(est.front_end, str) or est.front_end not in FRONT_ENDS:
-        raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {est.front_end!r}.")
+    _check_choice("front_end", est.front_end, FRONT_ENDS)
     _check_int("front_end_filters", est.front_end_filters, 1, MAX_WIDTH)
     _check_int("n_estimators", est.n_estimators, 1, MAX_ESTIMATORS)
     if est.n_estimators > 1 and est.warm_start:
@@ -136,14 +141,14 @@ def check_params(est) -> None:
     _check_real("input_noise", est.input_noise, 0.0, 1e3)
     if not is_auto(est.input_dropout):
         _check_real("input_dropout", est.input_dropout, 0.0, 1.0, high_open=True)
-    if est.loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {est.loss!r}.")
+    _check_choice("loss", est.loss, LOSSES)
     _check_real("focal_gamma", est.focal_gamma, 0.0, 10.0)
     if not (est.decision_threshold is None or is_auto(est.decision_threshold)):
         _check_real(
             "decision_threshold", est.decision_threshold, 0.0, 1.0, low_open=True, high_open=True
         )
-    if not (callable(est.threshold_scoring) or est.threshold_scoring in THRESHOLD_METRICS):
+    scoring = est.threshold_scoring
+    if not (callable(scoring) or (isinstance(scoring, str) and scoring in THRESHOLD_METRICS)):
         raise ValueError(
             f"threshold_scoring must be one of {sorted(THRESHOLD_METRICS)} or a callable "
             f"metric(y_true, y_pred), got {est.threshold_scoring!r}."
@@ -168,10 +173,8 @@ def check_params(est) -> None:
     )
     if est.gradient_clip is not None:
         _check_real("gradient_clip", est.gradient_clip, 0.0, low_open=True)
-    if est.pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {est.pooling!r}.")
-    if est.lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {est.lr_schedule!r}.")
+    _check_choice("pooling", est.pooling, POOLINGS)
+    _check_choice("lr_schedule", est.lr_schedule, LR_SCHEDULES)
     width = est.lstm_units * (2 if est.bidirectional else 1)
     if est.n_attention_layers and width % est.n_heads:
         raise ValueError(

@@ -238,3 +238,36 @@ def test_self_attention_keeps_the_padding_mask_small():
         z = block.norm1(h)
         expected, _ = block.attention(z, z, z, key_padding_mask=padding, need_weights=False)
         assert_allclose(block._attend(z, padding), expected, atol=1e-6)
+
+
+def test_attention_events_of_the_wrong_shape_are_refused(fitted, data):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn_seqattn.plotting import AttentionDisplay
+
+    X, _ = data
+    for events in (np.zeros(12, bool), np.zeros((60, 12, 1), bool), np.zeros((5, 12), bool)):
+        with pytest.raises(ValueError, match="events must have shape"):
+            AttentionDisplay.from_estimator(fitted, X, events=events)
+    with pytest.raises(ValueError, match="events must have the shape of weights"):
+        AttentionDisplay(np.ones((2, 12)) / 12, events=np.zeros((2, 10), bool)).plot()
+
+
+def test_an_npz_that_inflates_beyond_memory_is_a_clear_cli_error(
+    data, tmp_path, monkeypatch, capsys
+):
+    from sklearn_seqattn.cli import main
+
+    X, y = data
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, X=X, y=y)
+
+    def out_of_memory(self, key):
+        raise MemoryError
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", out_of_memory)
+    assert main(["fit", str(path), "--out", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit in memory once decompressed" in err and "Traceback" not in err
