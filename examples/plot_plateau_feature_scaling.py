@@ -55,9 +55,9 @@ X_train, X_test, y_train, y_test = train_test_split(X_raw, y, stratify=y, random
 params = dict(dense_units=16, lstm_units=16, class_weight="balanced", max_epochs=25, random_state=0)
 unscaled = SeqAttentionClassifier(**params, standardize=False).fit(X_train, y_train)
 internal = SeqAttentionClassifier(**params).fit(X_train, y_train)  # standardize=True
-scaled = make_pipeline(
-    SequenceScaler(), SeqAttentionClassifier(**params, standardize=False)
-).fit(X_train, y_train)
+scaled = make_pipeline(SequenceScaler(), SeqAttentionClassifier(**params, standardize=False)).fit(
+    X_train, y_train
+)
 for name, model in [
     ("unscaled", unscaled),
     ("standardize=True", internal),

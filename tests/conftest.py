@@ -10,6 +10,16 @@ from sklearn_seqattn.datasets import make_sequence_classification
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where torch sees a CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def seq_data():
     """Order-dependent binary task, 28/72 imbalance, variable lengths, zero post-padding."""

@@ -128,9 +128,14 @@ def test_clone_and_grid_search_with_stratified_folds(small_data):
         cv=StratifiedKFold(3, shuffle=True, random_state=0),
         scoring="balanced_accuracy",
     ).fit(X, y)
-    assert len(search.cv_results_["params"]) == 4
-    assert search.best_params_["lstm_units"] in (4, 6)
-    assert search.best_estimator_.predict(X).shape == (len(X),)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.isfinite(scores).all()
+    best = search.best_estimator_
+    # Refitted on all the data with the winning parameters.
+    assert {k: best.get_params()[k] for k in search.best_params_} == search.best_params_
+    assert best.net_.module_.pooling == search.best_params_["pooling"]
+    assert best.net_.module_.lstm.hidden_size == search.best_params_["lstm_units"]
+    assert best.predict(X).shape == (len(X),)
 
 
 def test_set_params_then_refit(small_data):

@@ -1,8 +1,12 @@
 """scikit-learn's common estimator checks on the package's estimators."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_seqattn import SeqAttentionClassifier
+
+# Dozens of fits: left out of a plain `pytest`, run by scripts/test.sh (CI).
+pytestmark = pytest.mark.slow
 
 # Tiny, fast settings: one table for every estimator. The common checks feed
 # 2-D data, which the package reads as univariate sequences (n_samples, n_timesteps).
