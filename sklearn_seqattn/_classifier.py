@@ -27,6 +27,7 @@ from ._params import (
     check_params,
     is_auto,
     is_off,
+    resolve_autocast,
     resolve_batch_size,
     resolve_device,
     resolve_downsample,
@@ -311,6 +312,16 @@ class SeqAttentionClassifier(
         Whether the multi-scale front end has the hand-crafted filters.
     input_dropout_ : float
         The input dropout rate used (``input_dropout`` with "auto" resolved).
+    device_ : str
+        The torch device the network was trained on (``device`` with "auto"
+        resolved).
+    autocast_ : bool
+        Whether training ran under bfloat16 autocast (``autocast`` with
+        "auto" resolved for ``device_``). Prediction resolves "auto" again
+        for the device it runs on, which may be another machine's.
+    n_init_ : int
+        Number of networks the fit trained: every initialisation of every
+        ensemble member (``n_init="auto"`` retries only failed fits).
     early_stopping_ : bool
         Whether the last fit held out a validation split (``early_stopping``
         with "auto" resolved; ``n_init > 1`` and
@@ -616,6 +627,8 @@ class SeqAttentionClassifier(
         self.class_weight_ = class_weight
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
+        self.device_ = device
+        self.autocast_ = resolve_autocast(self.autocast, device)
         self.early_stopping_ = valid_idx is not None
         self.restore_best_weights_ = resolve_restore_best_weights(
             self.restore_best_weights, self.early_stopping_
@@ -667,8 +680,10 @@ class SeqAttentionClassifier(
                     self, fit_data, device, seed
                 )
                 self.n_iter_ = len(net.history)
-        if not continuing and self.n_estimators == 1:
-            self.init_scores_ = self.init_scores_[0]
+        if not continuing:
+            self.n_init_ = sum(len(scores) for scores in self.init_scores_)
+            if self.n_estimators == 1:
+                self.init_scores_ = self.init_scores_[0]
         self.net_ = net
         self.history_ = net.history
         self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)

@@ -225,6 +225,12 @@ def _decode_scores(value) -> list | None:
         raise ValueError(f"init_scores: {exc}") from None
 
 
+def _optional_bool(value, field: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"{field} must be true, false or null, got {_show(value)}")
+
+
 def _decode_member_diagnoses(value) -> list | None:
     """Saved ``member_diagnoses_`` (informative only: malformed entries read as None)."""
     if not isinstance(value, list) or len(value) > _MAX_DIM:
@@ -461,6 +467,8 @@ class _Saved:
     best_epoch: int | None
     init_scores: list | None
     member_diagnoses: list | None
+    autocast: bool | None
+    n_init_trained: int | None
     batch_size: int
     threshold: float | None
     n_features: int
@@ -623,6 +631,12 @@ def _decode_config(config: dict, version: int) -> _Saved:
         best_epoch=None if best is None else _int(best, "best_epoch", 1),
         init_scores=_decode_scores(config.get("init_scores")),
         member_diagnoses=_decode_member_diagnoses(config.get("member_diagnoses")),
+        autocast=_optional_bool(config.get("autocast"), "autocast"),
+        n_init_trained=(
+            None
+            if config.get("n_init_trained") is None
+            else _int(config["n_init_trained"], "n_init_trained", 1)
+        ),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
         threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, _MAX_DIM),
@@ -996,6 +1010,8 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "front_end": estimator.front_end_,
         "fixed_filters": bool(estimator.fixed_filters_),
         "restore_best_weights": bool(estimator.restore_best_weights_),
+        "autocast": bool(estimator.autocast_),
+        "n_init_trained": int(estimator.n_init_),
         "best_epoch": estimator.best_epoch_,
         "init_scores": _encode_scores(getattr(estimator, "init_scores_", None)),
         "member_diagnoses": [
@@ -1089,7 +1105,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from skorch.history import History
 
     from ._batching import SequenceDataset
-    from ._params import resolve_device, resolve_restore_best_weights
+    from ._params import resolve_autocast, resolve_device, resolve_restore_best_weights
     from ._random import isolated_torch_rng
     from ._stopping import best_epoch, best_epoch_key
     from ._training import new_net
@@ -1164,6 +1180,18 @@ def load_estimator(cls: type, path: str | os.PathLike):
     )
     estimator.init_scores_ = (
         saved.init_scores if saved.init_scores is not None else [best_epoch_key(net.history)[0]]
+    )
+    estimator.device_ = device
+    # Before format 3 not saved: training's autocast resolved here, restarts counted.
+    estimator.autocast_ = (
+        saved.autocast
+        if saved.autocast is not None
+        else resolve_autocast(estimator.autocast, device)
+    )
+    estimator.n_init_ = (
+        saved.n_init_trained
+        if saved.n_init_trained is not None
+        else sum(len(s) if isinstance(s, list) else 1 for s in estimator.init_scores_)
     )
     if saved.member_diagnoses is not None:
         estimator.member_diagnoses_ = saved.member_diagnoses
