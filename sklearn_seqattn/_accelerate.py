@@ -6,14 +6,14 @@ import torch
 from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 
-from ._net import SequenceNet
+from ._sequence_net import SequenceNet
 from ._skorch_compat import PrepareTrainableCriteriaOnly
 
 __all__ = ["AcceleratedSequenceNet"]
 
 
 class AcceleratedSequenceNet(PrepareTrainableCriteriaOnly, AccelerateMixin, SequenceNet):
-    """:class:`~sklearn_seqattn._net.SequenceNet` trained through Hugging Face ``accelerate``.
+    """The :class:`~sklearn_seqattn._sequence_net.SequenceNet` trained through ``accelerate``.
 
     Used when ``SeqAttentionClassifier(accelerator=...)`` is given; device
     placement, mixed precision and distribution are then the accelerator's.

@@ -12,18 +12,17 @@ import numbers
 
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
-from skorch.utils import to_tensor
 
+from ._accelerate import AcceleratedSequenceNet
 from ._batching import batch_loader
-from ._inference import merge_fine_proba, run_batch
 from ._module import FocalLoss, build_module
 from ._params import optimizer_kwargs, resolve_autocast
+from ._sequence_net import SequenceNet
 from ._stopping import FiniteLossCheck, LossOrScoreStopping, LowestTrainLossRestore
 
-__all__ = ["MODULE_PARAMS", "SequenceNet", "build_net", "set_input_standardization"]
+__all__ = ["MODULE_PARAMS", "build_net", "set_input_standardization"]
 
 # Estimator parameters passed on to SeqAttentionModule.
 MODULE_PARAMS = (
@@ -53,46 +52,6 @@ def set_input_standardization(module, shift: np.ndarray, scale: np.ndarray) -> N
     with torch.no_grad():
         module.input_shift.copy_(torch.as_tensor(shift))
         module.input_scale.copy_(torch.as_tensor(scale))
-
-
-class SequenceNet(NeuralNetClassifier):
-    """skorch classifier whose loss is weighted per sample.
-
-    With ``label_groups`` (the class index of each output), the network
-    predicts fine labels and ``predict_proba`` sums them into classes.
-
-    The criterion must use ``reduction="none"``; ``get_loss`` averages the
-    per-sample losses weighted by the batch's ``weights`` (class weight times
-    sample weight), the empirical risk that scikit-learn estimators minimise.
-    With ``autocast=True`` the forward pass runs under bfloat16 autocast.
-    """
-
-    def __init__(self, *args, autocast=False, label_groups=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.autocast = autocast
-        self.label_groups = label_groups
-
-    def _batch_device(self):
-        """Device that batches are moved to (None: the accelerator's loader placed them)."""
-        return self.device
-
-    def infer(self, x, **fit_params):
-        return run_batch(self.module_, x, self._batch_device(), self.autocast, **fit_params)
-
-    def predict_proba(self, X):
-        """Class probabilities; with ``label_groups``, fine outputs summed per class."""
-        proba = super().predict_proba(X)
-        if self.label_groups is None:
-            return proba
-        return merge_fine_proba(proba, self.label_groups, int(self.label_groups.max()) + 1)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        # The loss is on the outputs' own targets (fine labels); y_true holds the classes
-        # that validation scores are computed on.
-        targets = to_tensor(X["targets"], device=y_pred.device)
-        losses = self.criterion_(y_pred.float(), targets)  # (batch,)
-        weights = to_tensor(X["weights"], device=y_pred.device)
-        return (losses * weights).mean()
 
 
 def _criterion(est) -> dict:
@@ -176,8 +135,6 @@ def build_net(
                 f"{est.accelerator.num_processes} processes needs an int random_state, "
                 f"shared by all processes; got random_state={est.random_state!r}."
             )
-        from ._accelerate import AcceleratedSequenceNet
-
         net_class, placement = AcceleratedSequenceNet, {"accelerator": est.accelerator}
         if not est.verbose:
             # skorch's PrintLog prints through any sink other than ``print`` whatever

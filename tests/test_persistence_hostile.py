@@ -18,8 +18,8 @@ import torch
 from numpy.testing import assert_array_equal
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._net import SequenceNet
 from sklearn_seqattn._persistence import FORMAT_VERSION
+from sklearn_seqattn._sequence_net import SequenceNet
 from sklearn_seqattn.datasets import make_sequence_classification
 
 TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, random_state=0)
