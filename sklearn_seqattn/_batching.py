@@ -136,7 +136,11 @@ class LengthBatchSampler(Sampler[list[int]]):
         chunks = [self._bucket(chunk) for chunk in torch.split(order, window)]
         batches = list(torch.split(torch.cat(chunks), self.batch_size))
         permutation = torch.randperm(len(batches), generator=self.generator)
-        return [batches[i] for i in permutation]
+        batches = [batches[i] for i in permutation]
+        # The one short batch goes first. accelerate, which shards batches across
+        # processes, drops a batch when a short one lies between full ones, and completes
+        # a short last one with repeated samples; a short first batch is sharded whole.
+        return sorted(batches, key=lambda batch: len(batch) == self.batch_size)
 
     def _bucket(self, chunk: torch.Tensor) -> torch.Tensor:
         """Order a window so that cut batches hold similar lengths and every class.

@@ -17,6 +17,13 @@ __all__ = [
 ]
 
 
+def _unwrapped(module):
+    """The network itself: an accelerator may wrap it (``DistributedDataParallel``) during
+    training and unwrap it before the end-of-training callbacks, so weights are kept and
+    restored by the names of the network itself."""
+    return getattr(module, "module", module)
+
+
 class FiniteLossCheck(Callback):
     """Stop training with a clear error as soon as an epoch's loss is not finite.
 
@@ -107,7 +114,7 @@ class LossOrScoreStopping(Callback):
         if (score, -loss) > self.best_pair_:
             self.best_pair_ = (score, -loss)
             self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            self.best_model_weights_ = deepcopy(_unwrapped(net.module_).state_dict())
         if self.misses_ == self.patience:
             self._say(
                 f"Stopping since neither {self.monitor} nor {self.score_name} has "
@@ -125,7 +132,7 @@ class LossOrScoreStopping(Callback):
         if self.best_model_weights_ is None or self.best_epoch_ == net.history[-1, "epoch"]:
             return
         self._say(f"Restoring best model from epoch {self.best_epoch_}.", net.verbose)
-        net.module_.load_state_dict(self.best_model_weights_)
+        _unwrapped(net.module_).load_state_dict(self.best_model_weights_)
 
     def _say(self, text: str, verbose) -> None:
         if self.sink is not print or verbose:
@@ -154,12 +161,12 @@ class LowestTrainLossRestore(Callback):
         if loss < self.best_loss_:
             self.best_loss_ = loss
             self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            self.best_model_weights_ = deepcopy(_unwrapped(net.module_).state_dict())
 
     def on_train_end(self, net, **kwargs):
         if self.best_model_weights_ is None or self.best_epoch_ == net.history[-1, "epoch"]:
             return
-        net.module_.load_state_dict(self.best_model_weights_)
+        _unwrapped(net.module_).load_state_dict(self.best_model_weights_)
 
 
 def was_interrupted(net, n_epochs: int) -> bool:

@@ -106,3 +106,16 @@ def test_a_fitted_model_keeps_no_training_data():
     assert clf.net_.train_split is None
     # The weights and the history, not the 1.9 MB of data (nor its validation part).
     assert len(pickle.dumps(clf)) < X.astype(np.float32).nbytes / 10
+
+
+def test_the_short_batch_comes_first_in_every_shuffled_epoch():
+    """accelerate shards batches by position and drops one when a short batch is in between."""
+    lengths = np.random.default_rng(0).integers(5, 40, size=108)
+    dataset = SequenceDataset(np.zeros((108, 40, 1), np.float32), lengths, y=np.arange(108) % 2)
+    generator = torch.Generator().manual_seed(0)
+    sampler = LengthBatchSampler(
+        dataset, 16, shuffle=True, bucket_by_length=True, generator=generator
+    )
+    for _ in range(20):
+        sizes = [len(batch) for batch in sampler]
+        assert sizes == [12] + [16] * 6
