@@ -63,11 +63,16 @@ class SeqAttentionClassifier(
 ):
     """Attention-LSTM classifier for padded multivariate sequences.
 
-    A per-step feed-forward front end, a stack of (bi)directional LSTM
-    layers, optional multi-head self-attention blocks and a pooling layer
-    (learned-query attention by default) feed a linear head. Padded steps are
-    masked everywhere: they never change a prediction. The network is a
-    PyTorch module trained by a composed skorch net (``net_``).
+    Each sequence is standardised (per feature, or per series), optionally
+    downsampled, read by a masked convolutional front end (multi-scale or
+    plain, see ``front_end``), a per-step feed-forward layer, a stack of
+    (bi)directional LSTM layers and optional multi-head self-attention
+    blocks, and reduced to one vector by a pooling layer (learned-query
+    attention by default) that a linear head reads; with ``conv_skip`` the
+    head also reads the front end's mean over time. Padded steps are masked
+    everywhere: they never change a prediction. ``n_estimators`` networks
+    can be averaged. The network is a PyTorch module trained by a composed
+    skorch net (``net_``).
 
     Parameters
     ----------
@@ -1021,8 +1026,11 @@ class SeqAttentionClassifier(
         Returns
         -------
         ndarray of float32 of shape (n_samples, width)
-            ``width`` is ``lstm_units * (2 if bidirectional else 1)``;
-            column names are given by :meth:`get_feature_names_out`.
+            ``width`` is ``lstm_units * (2 if bidirectional else 1)``, plus
+            the front end's width with ``conv_skip`` (``front_end_filters``,
+            or ``conv_channels`` for plain convolutions), times
+            ``n_estimators``; column names are given by
+            :meth:`get_feature_names_out`.
         """
         (embeddings,) = self._outputs(X, lambda seqs: (self._forward(seqs, pooled=True),))
         return embeddings
@@ -1126,8 +1134,11 @@ class SeqAttentionClassifier(
         ``x[i, :lengths[i]]``), and ``lengths``, int64 ``(batch,)``; its output
         is ``probabilities`` ``(batch, n_classes)`` in the order of
         ``classes_``. Batch and time are dynamic. Bring other layouts (pre- or
-        interior padding, ragged lists) into this one as ``check_sequences``
-        does, e.g. with ``sklearn_seqattn._onnx.onnx_inputs(clf, X)``.
+        interior padding, ragged lists) into this one as ``fit`` reads them
+        with :func:`sklearn_seqattn.onnx_inputs` (``onnx_inputs(clf, X)``).
+        The metadata entry ``decision_threshold`` holds ``threshold_`` (or
+        "none"): ``predict`` gives ``classes_[1]`` where the probability of
+        ``classes_[1]`` reaches it.
 
         Parameters
         ----------

@@ -369,7 +369,11 @@ def _pool_without_parameters(
 
 
 class SeqAttentionModule(nn.Module):
-    """Dense front end -> masked (Bi)LSTM stack -> self-attention blocks -> pooling -> head.
+    """Standardise -> downsample -> convolutions -> dense -> (Bi)LSTM -> self-attention -> pool.
+
+    Every stage is masked: padded steps never change the logits. The head
+    reads the pooled vector (and, with ``conv_skip``, the convolutions' mean
+    over real steps).
 
     Parameters
     ----------
