@@ -59,12 +59,16 @@ import numpy as np
 import torch
 from _common import Clock, parse_args, print_header, print_table, provenance
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._diagnosis import diagnose_fit
 from sklearn_seqattn.datasets import (
+    make_contour_classification,
     make_event_order_classification,
     make_sequence_classification,
 )
@@ -102,7 +106,10 @@ CONFIGS = {
 }
 
 RESULTS = Path(__file__).parent / "results"
-OURS, ROCKET = "SeqAttentionClassifier", "MiniRocket"
+OURS, ROCKET, BINNED = "SeqAttentionClassifier", "MiniRocket", "binned means + LR"
+# Time bins of the binned-means baseline (each sequence's own real steps cut in 5).
+N_BINS = 5
+CONTOUR_AMPLITUDES = (0.18,)
 MOTIF_SIGNALS = (1.0, 1.5)
 EVENT_STRENGTHS = (1.5, 2.0, 2.5)
 AEON_SETS = (
@@ -140,6 +147,7 @@ def task_names() -> dict[str, str]:
     """Every task name and its group."""
     names = {f"motif-order s={s}": "synthetic" for s in MOTIF_SIGNALS}
     names.update({f"event-order s={s}": "synthetic" for s in EVENT_STRENGTHS})
+    names.update({f"contour s={s}": "synthetic" for s in CONTOUR_AMPLITUDES})
     names.update({name: "aeon" for name in AEON_SETS})
     return names
 
@@ -153,7 +161,7 @@ def select_tasks(spec: str) -> list[str]:
             wanted.update(names)
         elif item in ("synthetic", "aeon"):
             wanted.update(n for n, g in names.items() if g == item)
-        elif item in ("motif-order", "event-order"):
+        elif item in ("motif-order", "event-order", "contour"):
             wanted.update(n for n in names if n.startswith(item + " "))
         elif item in names:
             wanted.add(item)
@@ -166,7 +174,7 @@ def select_tasks(spec: str) -> list[str]:
 
 
 def load_task(name: str, quick: bool, data_seed: int) -> Task:
-    if name.startswith(("motif-order", "event-order")):
+    if name.startswith(("motif-order", "event-order", "contour")):
         return synthetic_task(name, quick, data_seed)
     return aeon_task(name, quick)
 
@@ -179,15 +187,25 @@ def synthetic_task(name: str, quick: bool, data_seed: int) -> Task:
             n_samples=n_samples, n_timesteps=100, n_features=136, weights=[0.28, 0.72],
             signal=float(level), return_events=True, random_state=data_seed,
         )  # fmt: skip
-    else:
+    elif family == "event-order":
         n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 2 // 3) if quick else (1500, 1000)
         X, y, events = make_event_order_classification(
             n_samples=n_samples, strength=float(level), return_events=True,
             random_state=data_seed,
         )  # fmt: skip
-    train, test = train_test_split(
-        np.arange(len(y)), train_size=n_train, stratify=y, random_state=0
-    )
+    else:  # contour: speakers never on both sides of the split, as a user would split
+        n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 2 // 3) if quick else (1500, 1000)
+        X, y, groups = make_contour_classification(
+            n_samples=n_samples, amplitude=float(level), return_groups=True,
+            random_state=data_seed,
+        )  # fmt: skip
+        events = None
+        split = GroupShuffleSplit(1, train_size=n_train / n_samples, random_state=0)
+        train, test = next(split.split(X, y, groups))
+    if family != "contour":
+        train, test = train_test_split(
+            np.arange(len(y)), train_size=n_train, stratify=y, random_state=0
+        )
     lengths = (X != 0).any(axis=2).sum(axis=1)
     return Task(
         name=name,
@@ -198,7 +216,7 @@ def synthetic_task(name: str, quick: bool, data_seed: int) -> Task:
         y_test=y[test],
         rocket_train=X[train].transpose(0, 2, 1).astype(np.float64),
         rocket_test=X[test].transpose(0, 2, 1).astype(np.float64),
-        events_test=events[test],
+        events_test=None if events is None else events[test],
         lengths=f"{lengths.min()}..{lengths.max()}",
     )
 
@@ -324,6 +342,24 @@ def run_rocket(seed: int, task: Task, threads: int) -> dict:
     return fit_and_score(minirocket(seed), *data, threads)
 
 
+def binned_means(X) -> np.ndarray:
+    """Each sequence's real steps cut in ``N_BINS`` bins, the features' mean in each."""
+    rows = []
+    for x in X:
+        real = x[(x != 0).any(axis=1)]
+        rows.append(np.concatenate([part.mean(axis=0) for part in np.array_split(real, N_BINS)]))
+    return np.array(rows)
+
+
+def run_binned(task: Task, threads: int) -> dict:
+    """The coarse-order baseline a user writes by hand: binned means, logistic regression."""
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=3000, class_weight="balanced")
+    )
+    data = (binned_means(task.X_train), task.y_train, binned_means(task.X_test), task.y_test)
+    return fit_and_score(model, *data, threads)
+
+
 def attention_ratio(weights: np.ndarray, X: np.ndarray, events: np.ndarray) -> float:
     """Mean over samples of (weight on event steps) / (share of event steps among real ones)."""
     real = (X != 0).any(axis=2)  # (n, T)
@@ -343,6 +379,7 @@ def models(args, configs: dict) -> list[tuple[str, str, dict]]:
         out.append((OURS, name, params))
     if not args.no_minirocket:
         out.append((ROCKET, "n_jobs=1", {"n_jobs": 1}))
+    out.append((BINNED, f"{N_BINS} bins", {}))
     return out
 
 
@@ -390,8 +427,14 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
         )
         for model, config, params in models(args, configs):
             for seed in seeds:
+                if model == BINNED and task.group != "synthetic":
+                    continue
                 if model == OURS:
                     metrics = run_ours(params, seed, task, args.threads)
+                elif model == BINNED:
+                    if seed != seeds[0]:
+                        continue  # deterministic: one record per task
+                    metrics = run_binned(task, args.threads)
                 else:
                     metrics = run_rocket(seed, task, args.threads)
                 record = {
@@ -452,7 +495,8 @@ def summary_row(records: list[dict], synthetic: bool) -> dict:
         "predict wall (s)": statistics.fmean(x["predict_wall_s"] for x in m),
     }
     if synthetic:
-        ratio = statistics.fmean(x["attention_ratio"] for x in m) if ours else None
+        ratios = [x["attention_ratio"] for x in m if "attention_ratio" in x]
+        ratio = statistics.fmean(ratios) if ours and ratios else None
         row["attention ratio"] = "" if ratio is None else f"{ratio:.2f}"
     row["warnings"] = f"{sum(x['convergence_warnings'] > 0 for x in m)}/{len(m)}" if ours else ""
     verdicts = [x.get("diagnosis") for x in m if x.get("diagnosis") is not None]

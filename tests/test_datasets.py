@@ -115,3 +115,33 @@ def test_event_order_generator_rejects_impossible_settings():
         make_event_order_classification(n_features=6, n_event_features=4)
     with pytest.raises(ValueError, match="min_length must be in"):
         make_event_order_classification(min_length=4)
+
+
+def test_contour_classes_differ_in_shape_not_in_mean():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sklearn_seqattn.datasets import make_contour_classification
+
+    X, y, groups = make_contour_classification(
+        n_samples=600, n_features=12, amplitude=0.5, return_groups=True, random_state=0
+    )
+    assert X.shape == (600, 100, 12) and X.dtype == np.float32
+    assert set(np.unique(groups)) <= set(range(30))
+    lengths = (X != 0).any(axis=2).sum(axis=1)
+    assert lengths.min() >= 60
+    assert all((X[i, n:] == 0).all() for i, n in enumerate(lengths))
+    means = np.array([x[:n].mean(axis=0) for x, n in zip(X, lengths, strict=True)])
+    halves = np.array(
+        [
+            np.r_[x[: n // 2].mean(axis=0), x[n // 2 : n].mean(axis=0)]
+            for x, n in zip(X, lengths, strict=True)
+        ]
+    )
+
+    def score(features):
+        model = LogisticRegression(max_iter=2000).fit(features[:400], y[:400])
+        return balanced_accuracy_score(y[400:], model.predict(features[400:]))
+
+    assert score(means) < 0.65  # order-blind: near chance
+    assert score(halves) > 0.9  # the shape over time tells the classes apart
