@@ -29,6 +29,7 @@ from ._params import (
     is_off,
     resolve_autocast,
     resolve_batch_size,
+    resolve_conv_skip,
     resolve_device,
     resolve_downsample,
     resolve_fixed_filters,
@@ -99,10 +100,12 @@ class SeqAttentionClassifier(
         Batch-normalise each convolution's output over the batch's real
         steps (running estimates at prediction, so padding still never
         changes a prediction).
-    conv_skip : bool, default=False
+    conv_skip : bool or "auto", default="auto"
         Also give the classification head the mean over real steps of the
         front end's outputs (global average pooling), past the recurrent
-        layers, as LSTM-FCN does. Ignored without convolutions.
+        layers, as LSTM-FCN and InceptionTime do. Ignored without
+        convolutions. "auto": with the multi-scale front end only. See
+        ``conv_skip_``.
     front_end : {"auto", "multiscale", "conv", "none"}, default="auto"
         What reads the standardised steps before the dense layers and the
         LSTM. "multiscale": parallel masked convolutions of widths 39, 19 and
@@ -315,6 +318,8 @@ class SeqAttentionClassifier(
         is "conv").
     fixed_filters_ : bool
         Whether the multi-scale front end has the hand-crafted filters.
+    conv_skip_ : bool
+        Whether the head also reads the front end's mean over time.
     input_dropout_ : float
         The input dropout rate used (``input_dropout`` with "auto" resolved).
     device_ : str
@@ -398,7 +403,7 @@ class SeqAttentionClassifier(
         conv_channels=128,
         kernel_size=7,
         conv_batch_norm=True,
-        conv_skip=False,
+        conv_skip="auto",
         front_end="auto",
         front_end_filters=32,
         fixed_filters="auto",
@@ -654,6 +659,7 @@ class SeqAttentionClassifier(
         self.downsample_ = downsample
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
+        self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
         self.input_dropout_ = resolve_input_dropout(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm
         )

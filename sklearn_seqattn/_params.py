@@ -56,10 +56,16 @@ THRESHOLD_METRICS = {
     "precision": metrics.precision_score,
     "recall": metrics.recall_score,
 }
+_BOOL_OR_AUTO_PARAMS = (
+    "autocast",
+    "early_stopping",
+    "fixed_filters",
+    "restore_best_weights",
+    "conv_skip",
+)
 _BOOL_PARAMS = (
     "bidirectional",
     "conv_batch_norm",
-    "conv_skip",
     "bucket_by_length",
     "deterministic",
     "warm_start",
@@ -212,7 +218,13 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
-    for name in ("autocast", "early_stopping", "fixed_filters", "restore_best_weights"):
+    for name in (
+        "autocast",
+        "early_stopping",
+        "fixed_filters",
+        "restore_best_weights",
+        "conv_skip",
+    ):
         value = getattr(est, name)
         if not (isinstance(value, (bool, np.bool_)) or is_auto(value)):
             raise TypeError(f"{name} must be True, False or 'auto', got {value!r}.")
@@ -350,6 +362,18 @@ def resolve_restore_best_weights(restore_best_weights, has_validation: bool) -> 
     if is_auto(restore_best_weights):
         return True if has_validation else AUTO_RESTORE_WITHOUT_SPLIT
     return bool(restore_best_weights)
+
+
+def resolve_conv_skip(conv_skip, front_end: str) -> bool:
+    """Whether the head also reads the front end's mean ("auto": with the multi-scale one).
+
+    The multi-scale front end is InceptionTime's, whose classifier is exactly
+    this mean (global average pooling) and a linear layer; it was chosen as a
+    default with the skip on (cross-validated, ``docs/benchmarks.md``).
+    """
+    if is_auto(conv_skip):
+        return front_end == "multiscale"
+    return bool(conv_skip)
 
 
 def resolve_fixed_filters(fixed_filters, n_features: int) -> bool:

@@ -463,6 +463,7 @@ class _Saved:
     n_conv_layers: int
     front_end: str
     fixed_filters: bool
+    conv_skip: bool | None
     restore_best_weights: bool | None
     best_epoch: int | None
     init_scores: list | None
@@ -627,6 +628,7 @@ def _decode_config(config: dict, version: int) -> _Saved:
         n_conv_layers=n_conv_layers,
         front_end=front_end,
         fixed_filters=fixed_filters,
+        conv_skip=_optional_bool(config.get("conv_skip"), "conv_skip"),
         restore_best_weights=restore,
         best_epoch=None if best is None else _int(best, "best_epoch", 1),
         init_scores=_decode_scores(config.get("init_scores")),
@@ -650,7 +652,7 @@ def _decode_config(config: dict, version: int) -> _Saved:
 
 def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     """``cls`` with the saved hyper-parameters (checked) and the saved fitted state, no net."""
-    from ._params import check_params, resolve_input_dropout
+    from ._params import check_params, is_auto, resolve_input_dropout
     from ._validation import check_mask_value
 
     known = sorted(cls().get_params(deep=False))
@@ -677,6 +679,8 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
                 raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
     # Saved before conv_skip existed: those networks had no skip.
     params.setdefault("conv_skip", False)
+    if saved.conv_skip is None and is_auto(params["conv_skip"]):
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: conv_skip is 'auto' unresolved.")
     if not isinstance(params.get("device", "cpu"), str):
         raise ValueError(
             f"{CONFIG_FILE} in {where} is invalid: params.device must be a str, "
@@ -698,6 +702,8 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     estimator.n_conv_layers_ = saved.n_conv_layers
     estimator.front_end_ = saved.front_end
     estimator.fixed_filters_ = saved.fixed_filters
+    # Before format 3 the parameter itself was the choice.
+    estimator.conv_skip_ = bool(estimator.conv_skip) if saved.conv_skip is None else saved.conv_skip
     # Before format 3 the choice was not saved; load() derives it from the history.
     estimator.restore_best_weights_ = bool(saved.restore_best_weights)
     estimator.input_dropout_ = resolve_input_dropout(
@@ -1009,6 +1015,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "n_conv_layers": int(estimator.n_conv_layers_),
         "front_end": estimator.front_end_,
         "fixed_filters": bool(estimator.fixed_filters_),
+        "conv_skip": bool(estimator.conv_skip_),
         "restore_best_weights": bool(estimator.restore_best_weights_),
         "autocast": bool(estimator.autocast_),
         "n_init_trained": int(estimator.n_init_),
