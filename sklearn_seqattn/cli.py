@@ -2,7 +2,9 @@
 
 Commands: ``fit`` (train on an ``.npz`` file and save the model folder),
 ``predict`` (write predictions and probabilities as CSV), ``info`` (print a
-saved model's settings) and ``demo`` (train and report on generated data).
+saved model's settings), ``report`` (a saved model against cheap baselines: a
+verdict and measured next steps) and ``demo`` (train and report on generated
+data).
 Exit status: 0 on success, 2 for a usage or input error (message on stderr,
 no traceback), 1 when the reader of standard output closed it early (as
 ``seqattn predict ... | head`` does; nothing is printed).
@@ -100,6 +102,27 @@ def _build_parser() -> argparse.ArgumentParser:
         "parameters, classes, number of features, class weights, epochs, versions).",
     )
     info.add_argument("model", metavar="MODEL_DIR", help="folder written by 'seqattn fit'")
+
+    report = commands.add_parser(
+        "report",
+        help="diagnose a saved classifier against cheap baselines",
+        description="Score a saved model on VAL, fit cheap baselines (order-blind statistics, "
+        "time-binned means, MiniRocket when aeon is installed) on TRAIN and score them on VAL, "
+        "read the training curves, and print a verdict (collapsed, chance, overfitting, "
+        "underfitting, plateau or learned) with next steps this package has measured.",
+    )
+    report.add_argument("model", metavar="MODEL_DIR", help="folder written by 'seqattn fit'")
+    report.add_argument("train", metavar="TRAIN.npz", help="the data the model was trained on")
+    report.add_argument("val", metavar="VAL.npz", help="held-out data")
+    report.add_argument("--x-key", default="X", help="name of the sequences arrays (default: X)")
+    report.add_argument("--y-key", default="y", help="name of the labels arrays (default: y)")
+    report.add_argument(
+        "--baselines",
+        default="order_blind,binned,minirocket",
+        metavar="NAMES",
+        help="comma-separated baselines (default: order_blind,binned,minirocket)",
+    )
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
 
     demo = commands.add_parser(
         "demo",
@@ -399,6 +422,23 @@ def _cmd_info(args) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args) -> int:
+    from .report import fit_report
+
+    clf = _load_model(args.model)
+    X_train, y_train = _load_arrays(args.train, [args.x_key, args.y_key])
+    X_val, y_val = _load_arrays(args.val, [args.x_key, args.y_key])
+    baselines = tuple(name.strip() for name in args.baselines.split(",") if name.strip())
+    try:
+        report = fit_report(
+            clf, X_val, y_val, X_train=X_train, y_train=y_train, baselines=baselines
+        )
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"cannot report on {args.train} and {args.val}: {exc}") from None
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return EXIT_OK
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -420,7 +460,13 @@ def _cmd_demo(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"fit": _cmd_fit, "predict": _cmd_predict, "info": _cmd_info, "demo": _cmd_demo}
+_COMMANDS = {
+    "fit": _cmd_fit,
+    "predict": _cmd_predict,
+    "info": _cmd_info,
+    "report": _cmd_report,
+    "demo": _cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
