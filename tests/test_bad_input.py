@@ -223,7 +223,7 @@ def test_bad_sample_weight_is_refused(data, sample_weight, match):
 
 
 PARAM_CASES = [
-    ("negative units", dict(lstm_units=-4), ValueError, r"lstm_units must be in \[1, 1048576\], got -4"),
+    ("negative units", dict(lstm_units=-4), ValueError, r"lstm_units must be in \[1, .*got -4"),
     ("float units", dict(dense_units=2.5), TypeError, "dense_units must be an int, got 2.5"),
     ("zero epochs", dict(max_epochs=0), ValueError, "max_epochs must be >= 1, got 0"),
     ("zero batch", dict(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
