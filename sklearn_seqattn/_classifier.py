@@ -35,6 +35,7 @@ from ._params import (
     resolve_fixed_filters,
     resolve_front_end,
     resolve_input_dropout,
+    resolve_lr_schedule,
     resolve_restore_best_weights,
 )
 from ._random import deterministic_algorithms, draw_seed
@@ -243,12 +244,17 @@ class SeqAttentionClassifier(
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
         without one the lowest training loss (the recipe of InceptionTime and
-        FCN). False keeps the last epoch's weights. "auto" restores with a
-        validation split and keeps the last weights without one. See
-        ``restore_best_weights_``.
-    lr_schedule : {None, "plateau", "cosine"}, default=None
-        "plateau" halves the learning rate when the monitored loss stalls;
-        "cosine" anneals it to zero over ``max_epochs``.
+        FCN). False keeps the last epoch's weights. "auto" restores in both
+        cases (chosen by cross-validation on aeon training splits,
+        ``docs/benchmarks.md``). See ``restore_best_weights_``.
+    lr_schedule : {"auto", None, "plateau", "cosine"}, default="auto"
+        "plateau" halves the learning rate when the monitored loss (the
+        validation loss, else the training loss) stalls for
+        ``n_iter_no_change // 2`` epochs; "cosine" anneals it to zero over
+        ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits
+        without a validation split (with ``restore_best_weights``, the recipe
+        of InceptionTime, LITE and FCN) and None with one. See
+        ``lr_schedule_``.
     gradient_clip : float or None, default=1.0
         Maximum gradient norm; None disables clipping.
     scoring : str or callable, default="balanced_accuracy"
@@ -338,6 +344,9 @@ class SeqAttentionClassifier(
         ``decision_threshold="auto"`` force one).
     restore_best_weights_ : bool
         Whether the best epoch's weights were restored.
+    lr_schedule_ : {None, "plateau", "cosine"}
+        The learning-rate schedule used (``lr_schedule`` with "auto"
+        resolved).
     batch_size_ : int
         The mini-batch size used (``batch_size`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
@@ -437,7 +446,7 @@ class SeqAttentionClassifier(
         validation_fraction=0.1,
         n_iter_no_change=20,
         restore_best_weights="auto",
-        lr_schedule=None,
+        lr_schedule="auto",
         gradient_clip=1.0,
         scoring="balanced_accuracy",
         bucket_by_length=True,
@@ -643,6 +652,7 @@ class SeqAttentionClassifier(
         self.restore_best_weights_ = resolve_restore_best_weights(
             self.restore_best_weights, self.early_stopping_
         )
+        self.lr_schedule_ = resolve_lr_schedule(self.lr_schedule, self.early_stopping_)
         n_features = seqs.data.shape[2]
         downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)

@@ -94,7 +94,7 @@ def build_net(
         callbacks.append(("restore_best_weights", LowestTrainLossRestore()))
     if est.gradient_clip is not None:
         callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
-    if est.lr_schedule == "plateau":
+    if est.lr_schedule_ == "plateau":
         policy = LRScheduler(
             policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
             monitor=monitor,
@@ -102,7 +102,7 @@ def build_net(
             patience=max(1, est.n_iter_no_change // 2),
         )
         callbacks.append(("lr_schedule", policy))
-    elif est.lr_schedule == "cosine":
+    elif est.lr_schedule_ == "cosine":
         # last_epoch=-1: the schedule spans this fit's max_epochs, also when a warm
         # start carries the history of earlier fits (skorch would resume from it).
         policy = LRScheduler(

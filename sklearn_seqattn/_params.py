@@ -40,12 +40,15 @@ AUTO_INPUT_DROPOUT = 0.2
 AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3
 
-LR_SCHEDULES = (None, "plateau", "cosine")
+LR_SCHEDULES = ("auto", None, "plateau", "cosine")
 FRONT_ENDS = ("auto", "multiscale", "conv", "none")
 # front_end="auto" for steps of at most AUTO_CONV_MAX_FEATURES features.
-AUTO_FEW_FEATURE_FRONT_END = "conv"
-# restore_best_weights="auto" on fits without a validation split.
-AUTO_RESTORE_WITHOUT_SPLIT = False
+AUTO_FEW_FEATURE_FRONT_END = "multiscale"
+# restore_best_weights="auto" and lr_schedule="auto" on fits without a validation split:
+# the recipe of InceptionTime, LITE and FCN (halve the rate on a plateau of the training
+# loss, keep the weights of the lowest training loss), chosen by cross-validation.
+AUTO_RESTORE_WITHOUT_SPLIT = True
+AUTO_SCHEDULE_WITHOUT_SPLIT = "plateau"
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
@@ -374,6 +377,15 @@ def resolve_conv_skip(conv_skip, front_end: str) -> bool:
     if is_auto(conv_skip):
         return front_end == "multiscale"
     return bool(conv_skip)
+
+
+def resolve_lr_schedule(lr_schedule, has_validation: bool) -> str | None:
+    """The schedule: ``lr_schedule``, or with "auto" ``AUTO_SCHEDULE_WITHOUT_SPLIT`` on a fit
+    without a validation split (the rate halves on a plateau of the training loss) and a
+    constant rate with one (early stopping watches the validation split)."""
+    if is_auto(lr_schedule):
+        return None if has_validation else AUTO_SCHEDULE_WITHOUT_SPLIT
+    return lr_schedule
 
 
 def resolve_fixed_filters(fixed_filters, n_features: int) -> bool:

@@ -652,7 +652,7 @@ def _decode_config(config: dict, version: int) -> _Saved:
 
 def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     """``cls`` with the saved hyper-parameters (checked) and the saved fitted state, no net."""
-    from ._params import check_params, is_auto, resolve_input_dropout
+    from ._params import check_params, is_auto, resolve_input_dropout, resolve_lr_schedule
     from ._validation import check_mask_value
 
     known = sorted(cls().get_params(deep=False))
@@ -704,8 +704,10 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     estimator.fixed_filters_ = saved.fixed_filters
     # Before format 3 the parameter itself was the choice.
     estimator.conv_skip_ = bool(estimator.conv_skip) if saved.conv_skip is None else saved.conv_skip
-    # Before format 3 the choice was not saved; load() derives it from the history.
+    # Before format 3 the choice was not saved; load() derives it from the history, and
+    # the schedule too (neither changes the network's shapes, checked with this estimator).
     estimator.restore_best_weights_ = bool(saved.restore_best_weights)
+    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False)
     estimator.input_dropout_ = resolve_input_dropout(
         estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
     )
@@ -1112,7 +1114,12 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from skorch.history import History
 
     from ._batching import SequenceDataset
-    from ._params import resolve_autocast, resolve_device, resolve_restore_best_weights
+    from ._params import (
+        resolve_autocast,
+        resolve_device,
+        resolve_lr_schedule,
+        resolve_restore_best_weights,
+    )
     from ._random import isolated_torch_rng
     from ._stopping import best_epoch, best_epoch_key
     from ._training import new_net
@@ -1156,6 +1163,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     if has_validation:
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     estimator.early_stopping_ = has_validation
+    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, has_validation)
     estimator.restore_best_weights_ = (
         resolve_restore_best_weights(estimator.restore_best_weights, has_validation)
         if saved.restore_best_weights is None
