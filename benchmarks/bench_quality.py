@@ -92,6 +92,14 @@ CONFIGS = {
     # The defaults before n_conv_layers, input_dropout and early_stopping became "auto"
     # (records in results/quality-fixed-front-end.jsonl are those runs, relabelled).
     "fixed front end": {"n_conv_layers": 0, "input_dropout": 0.2, "early_stopping": True},
+    # The defaults before the model-family work (2026-12-05), for steps of at most 3
+    # features: three plain convolutions, a constant rate, the last weights kept.
+    "plain conv front end": {
+        "front_end": "conv",
+        "lr_schedule": None,
+        "restore_best_weights": False,
+    },
+    "multiscale front end": {"front_end": "multiscale"},
     "n_attention_layers=2": {"n_attention_layers": 2},
     "input_noise=0.5": {"input_noise": 0.5},
     "previous defaults": {

@@ -422,5 +422,15 @@ def check_classification_y(
                 f"{input_name} mixes label types ({', '.join(sorted(kinds))}); labels must be "
                 "all numbers or all strings, e.g. y.astype(str)."
             )
-    check_classification_targets(y)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        bad = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(
+            f"{input_name} must hold class labels, got {input_name}[{bad}]={y[bad]!r}: "
+            "NaN or infinity is no label."
+        )
+    try:
+        check_classification_targets(y)
+    except ValueError as exc:
+        # scikit-learn's message speaks of "y" whatever the labels are called here.
+        raise ValueError(f"{input_name}: {exc}") from None
     return y

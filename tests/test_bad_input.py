@@ -186,7 +186,7 @@ Y_CASES = [
     pytest.param(
         lambda y: np.r_[y[:-1], np.nan],
         ValueError,
-        "y contains NaN",
+        r"y must hold class labels, got y\[59\]=nan",
         id="NaN in y",
         # scikit-learn casts y before it checks it.
         marks=pytest.mark.filterwarnings("ignore:invalid value encountered in cast"),

@@ -211,22 +211,25 @@ def test_downsampled_model_reports_attention_per_original_step(tmp_path):
 
 
 def test_auto_convolves_series_of_few_features_only(tmp_path):
+    from sklearn_seqattn._multiscale import MaskedMultiScaleFrontEnd
     from sklearn_seqattn._params import AUTO_CONV_LAYERS, AUTO_CONV_MAX_FEATURES
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 12)
     narrow = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES)).astype(np.float32)
     wide = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES + 1)).astype(np.float32)
-    clf = SeqAttentionClassifier(**TINY, conv_channels=4).fit(narrow, y)
-    assert clf.n_conv_layers_ == AUTO_CONV_LAYERS
-    assert len(clf.net_.module_.conv.convs) == AUTO_CONV_LAYERS
-    assert clf.get_params()["n_conv_layers"] == "auto"  # the parameter is left as given
+    clf = SeqAttentionClassifier(**TINY, front_end_filters=4).fit(narrow, y)
+    assert (clf.front_end_, clf.n_conv_layers_, clf.conv_skip_) == ("multiscale", 0, True)
+    assert isinstance(clf.net_.module_.conv, MaskedMultiScaleFrontEnd)
+    assert clf.get_params()["front_end"] == "auto"  # the parameter is left as given
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
-    assert loaded.n_conv_layers_ == AUTO_CONV_LAYERS
+    assert (loaded.front_end_, loaded.conv_skip_) == ("multiscale", True)
     assert_allclose(loaded.predict_proba(narrow), clf.predict_proba(narrow))
-    assert SeqAttentionClassifier(**TINY).fit(wide, y).n_conv_layers_ == 0
+    assert SeqAttentionClassifier(**TINY).fit(wide, y).front_end_ == "none"
     explicit = SeqAttentionClassifier(**TINY, n_conv_layers=1, conv_channels=4).fit(wide, y)
     assert len(explicit.net_.module_.conv.convs) == explicit.n_conv_layers_ == 1
+    plain = SeqAttentionClassifier(**TINY, front_end="conv", conv_channels=4).fit(narrow, y)
+    assert (plain.front_end_, plain.n_conv_layers_) == ("conv", AUTO_CONV_LAYERS)
 
 
 def test_auto_input_dropout_is_off_before_batch_normalised_convolutions():

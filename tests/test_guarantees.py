@@ -271,3 +271,11 @@ def test_an_npz_that_inflates_beyond_memory_is_a_clear_cli_error(
     assert main(["fit", str(path), "--out", str(tmp_path / "model")]) == 2
     err = capsys.readouterr().err
     assert "does not fit in memory once decompressed" in err and "Traceback" not in err
+
+
+def test_nan_in_fine_labels_is_refused_by_name(data, no_training):
+    X, y = data
+    y_fine = (y * 2 + np.arange(60) % 2).astype(float)
+    y_fine[3] = np.nan
+    with pytest.raises(ValueError, match=r"y_fine must hold class labels, got y_fine\[3\]=nan"):
+        SeqAttentionClassifier(**TINY).fit(X, y, y_fine=y_fine)

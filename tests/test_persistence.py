@@ -6,12 +6,13 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import torch
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import EpochTimer
@@ -345,3 +346,20 @@ def test_model_saved_before_conv_skip_existed_loads_without_it(data, tmp_path):
     loaded = SeqAttentionClassifier.load(folder)
     assert loaded.conv_skip is False
     assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "name, front_end, n_conv_layers, threshold",
+    [("format2_conv", "conv", 3, None), ("format2_dense", "none", 0, 0.4)],
+)
+def test_a_save_of_format_2_loads_and_predicts_as_it_did(name, front_end, n_conv_layers, threshold):
+    """Folders written by the release before format 3 (kept in tests/data) still load."""
+    folder = Path(__file__).parent / "data" / name
+    expected = np.load(folder.with_suffix(".npz"))
+    loaded = SeqAttentionClassifier.load(folder)
+    assert (loaded.front_end_, loaded.n_conv_layers_) == (front_end, n_conv_layers)
+    assert loaded.threshold_ == threshold and loaded.conv_skip_ is False
+    assert loaded.lr_schedule_ is None and not loaded.early_stopping_
+    assert not loaded.restore_best_weights_  # that release kept the last weights here
+    assert_allclose(loaded.predict_proba(expected["X"]), expected["proba"], atol=1e-6)
+    assert_array_equal(loaded.predict(expected["X"]), expected["pred"])

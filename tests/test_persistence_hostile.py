@@ -525,19 +525,24 @@ def test_label_dtype_too_wide_is_refused_by_save_as_by_load(model_a, tmp_path, n
         SeqAttentionClassifier.load(folder)
 
 
-def test_a_save_from_before_auto_convolutions_still_loads(model_a, data, tmp_path):
+def test_a_save_from_before_auto_convolutions_still_loads(data, tmp_path):
     """Saves made before ``n_conv_layers="auto"`` hold the count in params only."""
-    X, _ = data
-    folder = model_a.save(tmp_path / "m")
+    X, y = data
+    model = SeqAttentionClassifier(**TINY, front_end="conv").fit(X, y)
+    folder = model.save(tmp_path / "m")
 
     def as_before(config):
-        del config["n_conv_layers"]
-        config["params"]["n_conv_layers"] = model_a.n_conv_layers_
+        for field in ("n_conv_layers", "front_end", "fixed_filters", "conv_skip"):
+            del config[field]
+        config["params"]["n_conv_layers"] = model.n_conv_layers_
+        config["params"]["front_end"] = "auto"
+        config["params"]["conv_skip"] = False
 
     _edit_config(folder, as_before)
     loaded = SeqAttentionClassifier.load(folder)
-    assert loaded.n_conv_layers_ == model_a.n_conv_layers_ == 3
-    np.testing.assert_allclose(loaded.predict_proba(X), model_a.predict_proba(X))
+    assert loaded.n_conv_layers_ == model.n_conv_layers_ == 3
+    assert loaded.front_end_ == "conv"
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
 
     _edit_config(folder, lambda config: config["params"].update(n_conv_layers="auto"))
     with pytest.raises(ValueError, match="n_conv_layers"):
