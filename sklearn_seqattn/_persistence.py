@@ -1118,7 +1118,6 @@ def load_estimator(cls: type, path: str | os.PathLike):
         resolve_autocast,
         resolve_device,
         resolve_lr_schedule,
-        resolve_restore_best_weights,
     )
     from ._random import isolated_torch_rng
     from ._stopping import best_epoch, best_epoch_key
@@ -1164,10 +1163,9 @@ def load_estimator(cls: type, path: str | os.PathLike):
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     estimator.early_stopping_ = has_validation
     estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, has_validation)
+    # Before format 3, weights were restored with a validation split only.
     estimator.restore_best_weights_ = (
-        resolve_restore_best_weights(estimator.restore_best_weights, has_validation)
-        if saved.restore_best_weights is None
-        else saved.restore_best_weights
+        has_validation if saved.restore_best_weights is None else saved.restore_best_weights
     )
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
