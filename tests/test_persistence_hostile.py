@@ -336,7 +336,7 @@ def test_format_1_folder_gets_the_content_checks(model_a, tmp_path):
         (_set("downsample", 2**40), "downsample must be in"),
         # Sane sizes that the weights do not have: refused from the header, unbuilt.
         (_set("params.lstm_units", 8), r"weights\.safetensors .* holds 'lstm\..*' as"),
-        (_set("n_features_in", 4), r"holds 'input_shift' as \('F32', \[3\]\).* \[4\]"),
+        (_set("n_features_in", 2), r"holds 'input_shift' as \('F32', \[3\]\).* \[2\]"),
     ],
 )
 def test_absurd_or_mismatched_sizes_are_refused_before_building(
