@@ -244,17 +244,18 @@ class SeqAttentionClassifier(
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
         without one the lowest training loss (the recipe of InceptionTime and
-        FCN). False keeps the last epoch's weights. "auto" restores in both
-        cases (chosen by cross-validation on aeon training splits,
-        ``docs/benchmarks.md``). See ``restore_best_weights_``.
+        FCN). False keeps the last epoch's weights. "auto" restores with a
+        split, and without one for the multi-scale front end (chosen by
+        cross-validation on aeon training splits, ``docs/benchmarks.md``).
+        See ``restore_best_weights_``.
     lr_schedule : {"auto", None, "plateau", "cosine"}, default="auto"
         "plateau" halves the learning rate when the monitored loss (the
         validation loss, else the training loss) stalls for
         ``n_iter_no_change // 2`` epochs; "cosine" anneals it to zero over
-        ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits
-        without a validation split (with ``restore_best_weights``, the recipe
-        of InceptionTime, LITE and FCN) and None with one. See
-        ``lr_schedule_``.
+        ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits of
+        the multi-scale front end without a validation split (with
+        ``restore_best_weights``, the recipe of InceptionTime, LITE and FCN)
+        and None otherwise. See ``lr_schedule_``.
     gradient_clip : float or None, default=1.0
         Maximum gradient norm; None disables clipping.
     scoring : str or callable, default="balanced_accuracy"
@@ -649,10 +650,6 @@ class SeqAttentionClassifier(
         self.device_ = device
         self.autocast_ = resolve_autocast(self.autocast, device)
         self.early_stopping_ = valid_idx is not None
-        self.restore_best_weights_ = resolve_restore_best_weights(
-            self.restore_best_weights, self.early_stopping_
-        )
-        self.lr_schedule_ = resolve_lr_schedule(self.lr_schedule, self.early_stopping_)
         n_features = seqs.data.shape[2]
         downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)
@@ -670,6 +667,12 @@ class SeqAttentionClassifier(
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
         self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
+        self.restore_best_weights_ = resolve_restore_best_weights(
+            self.restore_best_weights, self.early_stopping_, self.front_end_
+        )
+        self.lr_schedule_ = resolve_lr_schedule(
+            self.lr_schedule, self.early_stopping_, self.front_end_
+        )
         self.input_dropout_ = resolve_input_dropout(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm
         )

@@ -707,7 +707,7 @@ def _new_estimator(cls: type, saved: _Saved, where: str, *, loading: bool):
     # Before format 3 the choice was not saved; load() derives it from the history, and
     # the schedule too (neither changes the network's shapes, checked with this estimator).
     estimator.restore_best_weights_ = bool(saved.restore_best_weights)
-    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False)
+    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False, saved.front_end)
     estimator.input_dropout_ = resolve_input_dropout(
         estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
     )
@@ -1162,7 +1162,9 @@ def load_estimator(cls: type, path: str | os.PathLike):
     if has_validation:
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     estimator.early_stopping_ = has_validation
-    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, has_validation)
+    estimator.lr_schedule_ = resolve_lr_schedule(
+        estimator.lr_schedule, has_validation, estimator.front_end_
+    )
     # Before format 3, weights were restored with a validation split only.
     estimator.restore_best_weights_ = (
         has_validation if saved.restore_best_weights is None else saved.restore_best_weights

@@ -198,11 +198,19 @@ def test_lowest_training_loss_weights_are_restored(univariate):
         assert torch.equal(state[name], value)
 
 
-def test_auto_keeps_the_last_weights_without_a_split(univariate):
+def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
+    """The deep-TSC recipe is the multi-scale front end's: other fits keep a constant rate."""
     X, y = univariate
-    clf = SeqAttentionClassifier(**TINY, early_stopping=False).fit(X, y)
-    assert not clf.restore_best_weights_
-    assert "restore_best_weights" not in dict(clf.net_.callbacks_)
+    multiscale = SeqAttentionClassifier(**TINY, early_stopping=False).fit(X, y)
+    assert multiscale.front_end_ == "multiscale"
+    assert multiscale.restore_best_weights_ and multiscale.lr_schedule_ == "plateau"
+    assert "restore_best_weights" in dict(multiscale.net_.callbacks_)
+    assert "event_lr" in multiscale.history_[-1]
+    dense = SeqAttentionClassifier(**TINY, early_stopping=False, n_conv_layers=0).fit(X, y)
+    assert not dense.restore_best_weights_ and dense.lr_schedule_ is None
+    assert "restore_best_weights" not in dict(dense.net_.callbacks_)
+    split = SeqAttentionClassifier(**TINY, early_stopping=True).fit(X, y)
+    assert split.restore_best_weights_ and split.lr_schedule_ is None
 
 
 @pytest.mark.parametrize(
