@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -577,9 +578,10 @@ class SeqAttentionClassifier(
         stops at once and runs its end-of-training callbacks. With
         ``early_stopping=True`` the weights of the epoch with the best
         validation score so far (ties: lower validation loss) are restored
-        and those of an unfinished epoch are discarded; with
-        ``early_stopping=False``, or before any epoch has finished, the
-        weights at the moment of interruption are kept.
+        and those of an unfinished epoch are discarded; without a split,
+        ``restore_best_weights_`` restores the epoch of the lowest training
+        loss so far, or else (and before any epoch has finished) the weights
+        at the moment of interruption are kept.
         ``history_`` and ``n_iter_`` include the interrupted epoch; the model
         can then predict, be saved and be pickled. Other exceptions propagate
         and leave the estimator exactly as it was before the call (unfitted,
@@ -854,12 +856,13 @@ class SeqAttentionClassifier(
             raise TypeError(
                 f"threshold_scoring={self.threshold_scoring!r} must return a number, got {score!r}."
             )
-        if not np.isfinite(score):
+        value = float(score)
+        if not np.isfinite(value):
             raise ValueError(
                 f"threshold_scoring={self.threshold_scoring!r} returned {score!r} on the "
                 "validation split; it must return a finite number for every threshold."
             )
-        return float(score)
+        return value
 
     def _holds_out(self, n_valid: int) -> bool:
         """Whether fit holds out a validation split (of ``n_valid`` samples)."""
@@ -996,7 +999,8 @@ class SeqAttentionClassifier(
             shape = np.max([part[k].shape for _, part in parts], axis=0)
             out = np.zeros((len(X), *shape[1:]), dtype=first.dtype)
             for index, part in parts:
-                out[(index, *(slice(0, d) for d in part[k].shape[1:]))] = part[k]
+                where: tuple[Any, ...] = (index, *(slice(0, d) for d in part[k].shape[1:]))
+                out[where] = part[k]
             outputs.append(out)
         return tuple(outputs)
 

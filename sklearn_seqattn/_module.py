@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import cast
 
 import torch
 from torch import nn
@@ -569,12 +570,12 @@ class SeqAttentionModule(nn.Module):
     @property
     def n_outputs(self) -> int:
         """Width of the logits."""
-        return self.head[-1].out_features
+        return cast(nn.Linear, self.head[-1]).out_features
 
     @property
     def pooled_size(self) -> int:
         """Width of the pooled representation the head reads (``return_pooled=True``)."""
-        return self.head[-1].in_features
+        return cast(nn.Linear, self.head[-1]).in_features
 
     @property
     def n_attention_maps(self) -> int:
@@ -631,17 +632,20 @@ class SeqAttentionEnsemble(nn.Module):
         ]
         return mean_log_proba, weights, maps
 
+    def _member(self, i: int) -> SeqAttentionModule:
+        return cast(SeqAttentionModule, self.members[i])
+
     @property
     def n_outputs(self) -> int:
-        return self.members[0].n_outputs
+        return self._member(0).n_outputs
 
     @property
     def pooled_size(self) -> int:
-        return sum(m.pooled_size for m in self.members)
+        return sum(self._member(i).pooled_size for i in range(len(self.members)))
 
     @property
     def n_attention_maps(self) -> int:
-        return self.members[0].n_attention_maps
+        return self._member(0).n_attention_maps
 
 
 def standardize_per_series(x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

@@ -179,7 +179,10 @@ class MaskedMultiScaleFrontEnd(nn.Module):
 
         inputs = masked(x.transpose(1, 2))  # (batch, features, time)
         base = inputs if self.bottleneck is None else masked(self.bottleneck(inputs))
-        outputs = [conv(_same_pad(base, conv.kernel_size[0])) for conv in self.branches]
+        outputs = [
+            conv(_same_pad(base, width))
+            for conv, width in zip(self.branches, KERNEL_SIZES, strict=True)
+        ]
         # A max-pool of width 3 where padding and the edges read as -inf. Written as the
         # maximum of three shifted views: torch's max_pool1d fixes the time axis in export.
         edged = _same_pad(torch.where(keep, inputs, float("-inf")), 3, value=float("-inf"))
@@ -190,10 +193,10 @@ class MaskedMultiScaleFrontEnd(nn.Module):
         z = torch.cat(outputs, dim=1)  # (batch, width, time)
         first = torch.relu(self._norm(self.norm, z, keep))
         z = first
-        for i, (depthwise, pointwise, norm) in enumerate(
-            zip(self.depthwise, self.pointwise, self.dilated_norms, strict=True)
+        for i, (depthwise, pointwise, norm, dilation) in enumerate(
+            zip(self.depthwise, self.pointwise, self.dilated_norms, DILATIONS, strict=True)
         ):
-            z = depthwise(_same_pad(masked(z), depthwise.kernel_size[0], depthwise.dilation[0]))
+            z = depthwise(_same_pad(masked(z), DILATED_KERNEL_SIZE, dilation))
             z = self._norm(norm, pointwise(z), keep)  # (batch, n_filters, time)
             if i == len(self.depthwise) - 1:
                 shortcut = self._norm(self.shortcut_norm, self.shortcut(first), keep)

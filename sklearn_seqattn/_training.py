@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -143,7 +144,7 @@ def train_network(est, data: FitData, device, seed: int):
     return net
 
 
-def fit_n_init(est, data: FitData, device, seed: int) -> tuple[object, list, FitDiagnosis]:
+def fit_n_init(est, data: FitData, device, seed: int) -> tuple[Any, list, FitDiagnosis]:
     """Train fresh nets; keep the best on the validation split.
 
     ``est.n_init`` nets, or with "auto" up to ``AUTO_MAX_INIT`` until one is

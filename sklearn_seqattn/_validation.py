@@ -425,7 +425,7 @@ def check_classification_y(
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         bad = int(np.flatnonzero(~np.isfinite(y))[0])
         raise ValueError(
-            f"{input_name} must hold class labels, got {input_name}[{bad}]={y[bad]!r}: "
+            f"{input_name} must hold class labels, got {input_name}[{bad}]={float(y[bad])!r}: "
             "NaN or infinity is no label."
         )
     try:

@@ -51,7 +51,7 @@ def test_class_weight_balanced_raises_minority_recall():
         clf = SeqAttentionClassifier(
             dense_units=8,
             lstm_units=8,
-            max_epochs=8,
+            max_epochs=12,
             early_stopping=False,
             class_weight=class_weight,
             random_state=0,

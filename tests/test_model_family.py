@@ -228,3 +228,13 @@ def test_new_parameters_are_checked(univariate, params, match):
     X, y = univariate
     with pytest.raises((ValueError, TypeError), match=match):
         SeqAttentionClassifier(**{**TINY, **params}).fit(X, y)
+
+
+def test_multiscale_predictions_do_not_depend_on_the_batch(univariate):
+    """Subsets and batch sizes change float32 sums only (sklearn's check wants 1e-7)."""
+    X, y = univariate
+    clf = SeqAttentionClassifier(**TINY, front_end="multiscale").fit(X, y)
+    whole = clf.decision_function(X)
+    assert_allclose(clf.decision_function(X[:7]), whole[:7], atol=1e-5)
+    clf.set_params(batch_size=3)
+    assert_allclose(clf.decision_function(X), whole, atol=1e-5)

@@ -21,7 +21,7 @@ def _resolved(est):
     est.classes_ = est.fine_classes_ = np.array([0, 1])
     est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
     est.front_end_, est.fixed_filters_, est.input_dropout_ = "none", False, 0.0
-    est.restore_best_weights_ = False
+    est.restore_best_weights_, est.lr_schedule_, est.conv_skip_ = False, None, False
     return est
 
 
