@@ -5,6 +5,7 @@ from __future__ import annotations
 from copy import deepcopy
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 __all__ = [
@@ -32,15 +33,31 @@ class FiniteLossCheck(Callback):
     """
 
     def on_epoch_end(self, net, **kwargs):
+        epoch = net.history[-1, "epoch"]
         for key in ("train_loss", "valid_loss"):
             value = net.history[-1].get(key)
             if value is not None and not np.isfinite(value):
                 raise ValueError(
-                    f"The {key.replace('_', ' ')} became {value} in epoch "
-                    f"{net.history[-1, 'epoch']}: training diverged. Lower lr (now {net.lr}), "
-                    "keep gradient_clip on, and check that X, sample_weight and class_weight "
-                    "hold moderate values."
+                    f"The {key.replace('_', ' ')} became {value} in epoch {epoch}: "
+                    f"training diverged. {_advice(net)}"
                 )
+        # The loss of the epoch is measured before its last updates: the weights can
+        # already have left float32 while it still looks finite.
+        for name, value in _unwrapped(net.module_).named_parameters():
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"The weights ({name}) became non-finite in epoch {epoch}: training "
+                    f"diverged. {_advice(net)}"
+                )
+
+
+def _advice(net) -> str:
+    """What to lower: the settings that scale every update, with their values."""
+    decay = net.get_params().get("optimizer__weight_decay", 0.0)
+    return (
+        f"Lower lr (now {net.lr}) or weight_decay (now {decay}), keep gradient_clip on, "
+        "and check that X, sample_weight and class_weight hold moderate values."
+    )
 
 
 class LossOrScoreStopping(Callback):

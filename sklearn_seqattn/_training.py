@@ -273,11 +273,13 @@ def forward_fitted(est, module, seqs: Sequences, **flags):
         index = np.flatnonzero(bad)
         rows = index if flags.get("index") is None else np.asarray(flags["index"])[index]
         largest = float(np.nanmax(np.abs(seqs.data[rows])))
+        weight = max(float(p.detach().abs().max()) for p in module.parameters())
         raise ValueError(
             f"The network's outputs are not finite for {len(index)} of {len(first)} "
             f"sequence(s) (the first: sequence {int(index[0])}), whose values reach "
-            f"{largest:.3g} in magnitude: too large for float32 arithmetic. Rescale X "
-            "(e.g. to the range of the training data)."
+            f"{largest:.3g} in magnitude, with weights up to {weight:.3g}: the arithmetic "
+            "overflows float32. Rescale X (e.g. to the range of the training data), or, if "
+            "the weights are extreme, refit with a lower lr or weight_decay."
         )
     return out
 

@@ -279,3 +279,12 @@ def test_nan_in_fine_labels_is_refused_by_name(data, no_training):
     y_fine[3] = np.nan
     with pytest.raises(ValueError, match=r"y_fine must hold class labels, got y_fine\[3\]=nan"):
         SeqAttentionClassifier(**TINY).fit(X, y, y_fine=y_fine)
+
+
+def test_weights_that_diverge_name_the_settings_that_scale_updates(data):
+    """A decay of 1e9 flips and grows every weight each step: refused, naming weight_decay."""
+    X, y = data
+    clf = SeqAttentionClassifier(**TINY, weight_decay=1e9, early_stopping=False)
+    with pytest.raises(ValueError, match=r"training diverged\. Lower lr .* weight_decay \(now 1"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
