@@ -47,6 +47,7 @@ from ._training import (
     diagnose,
     fit_ensemble,
     forward_fitted,
+    inference_batch_size,
     network_on_meta,
     predict_proba_with,
 )
@@ -980,7 +981,7 @@ class SeqAttentionClassifier(
         except TypeError:  # not sized: the full check says what is wrong
             return compute(self._check_fitted_input(X))
         order = np.argsort(lengths, kind="stable")
-        batch_size = self.batch_size_ if is_auto(self.batch_size) else int(self.batch_size)
+        batch_size = inference_batch_size(self)
         parts = []
         for start in range(0, len(X), batch_size):
             index = order[start : start + batch_size]

@@ -35,7 +35,7 @@ def merge_fine_proba(proba, fine_to_coarse, n_classes: int):
         return proba
     if isinstance(proba, torch.Tensor):
         groups = torch.as_tensor(fine_to_coarse, device=proba.device)
-        members = nn_one_hot(groups, n_classes).to(proba.dtype)  # (n_fine, n_classes)
+        members = torch.nn.functional.one_hot(groups.long(), n_classes).to(proba.dtype)
         return proba @ members
     out = np.zeros((len(proba), n_classes), dtype=proba.dtype)
     np.add.at(out.T, np.asarray(fine_to_coarse), proba.T)
@@ -49,11 +49,6 @@ def merge_fine_logits(logits, fine_to_coarse, n_classes: int):
     logits = torch.as_tensor(logits)
     groups = torch.as_tensor(fine_to_coarse)
     return torch.stack([logits[:, groups == k].logsumexp(dim=1) for k in range(n_classes)], dim=1)
-
-
-def nn_one_hot(groups: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """``(len(groups), n_classes)`` 0/1 matrix of each fine label's class."""
-    return torch.nn.functional.one_hot(groups.long(), n_classes)
 
 
 def autocast_context(device, enabled: bool):

@@ -36,6 +36,7 @@ __all__ = [
     "fit_ensemble",
     "fit_n_init",
     "forward_fitted",
+    "inference_batch_size",
     "label_groups",
     "network_on_meta",
     "new_net",
@@ -249,6 +250,11 @@ def continue_network(est, data: FitData, device, seed: int):
     return net
 
 
+def inference_batch_size(est) -> int:
+    """Batch size of predictions: ``batch_size``, or the size the fit resolved "auto" to."""
+    return est.batch_size_ if is_auto(est.batch_size) else int(est.batch_size)
+
+
 def forward_fitted(est, module, seqs: Sequences, **flags):
     """Run ``module`` (trained for ``est``) over ``seqs``: every output of every prediction.
 
@@ -256,11 +262,10 @@ def forward_fitted(est, module, seqs: Sequences, **flags):
     :func:`~sklearn_seqattn._inference.forward_sequences` for ``flags``.
     """
     device = next(module.parameters()).device
-    batch_size = est.batch_size_ if is_auto(est.batch_size) else int(est.batch_size)
     out = forward_sequences(
         module,
         seqs,
-        batch_size,
+        inference_batch_size(est),
         autocast=resolve_autocast(est.autocast, device),
         deterministic=est.deterministic,
         **flags,
