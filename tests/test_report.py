@@ -196,6 +196,54 @@ def test_never_plateau_when_beating_every_baseline(
         assert score <= max(baselines) and curves.flat
 
 
+def _at_chance(train_score, baselines):
+    curves = CurveEvidence(
+        n_epochs=40,
+        max_epochs=40,
+        best_epoch=40,
+        has_validation=True,
+        stopped_early=False,
+        window=5,
+        recent_gain=0.0,
+        flat=True,
+        valid_loss_rise=None,
+        valid_loss_rising=False,
+    )
+    return Evidence(
+        score=0.52,
+        train_score=train_score,
+        chance=0.5,
+        threshold=0.57,
+        predicted_share=0.6,
+        true_share=0.5,
+        diagnosis="chance",
+        curves=curves,
+        baselines=baselines,
+        baseline_train=baselines,
+    )
+
+
+@pytest.mark.parametrize(
+    ("train_score", "baselines", "expected"),
+    [
+        # A cheap model finds the signal; the network fits not even its training data.
+        (0.58, {"order_blind": 0.47, "binned": 0.99}, "underfitting"),
+        # No baseline beats chance either: nothing says the data holds a signal.
+        (0.58, {"order_blind": 0.49, "binned": 0.55}, "chance"),
+        # No baselines ran.
+        (0.58, {}, "chance"),
+        # The network fits its training data but not new data: no under-fitting.
+        (0.95, {"order_blind": 0.47, "binned": 0.99}, "chance"),
+    ],
+)
+def test_a_network_at_chance_where_a_baseline_is_not_underfits(train_score, baselines, expected):
+    verdict, reasons = decide_verdict(_at_chance(train_score, baselines))
+    assert verdict == expected
+    if expected == "underfitting":
+        assert "binned baseline reaches 0.990" in reasons[0]
+        assert "training balanced accuracy 0.580 is low" in reasons[1]
+
+
 def test_a_real_model_beating_every_baseline_is_not_a_plateau(learned):
     _, _, _, report = learned
     assert report.curves.flat is not None

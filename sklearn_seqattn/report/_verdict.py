@@ -9,7 +9,10 @@ alone. The rules, in order (the first that holds decides):
 2. **overfitting**: the training score is far above the validation score,
    and the validation loss rose after the best epoch (or the fit kept no
    validation curve, so the gap alone decides).
-3. **chance**: the validation score is not clearly above chance.
+3. **chance**: the validation score is not clearly above chance, unless a
+   baseline is clearly above chance on the same sequences while the network
+   fits not even its training sequences: the data holds what the network
+   misses, which is **underfitting** (rule 4).
 4. **underfitting**: the training score itself is low (and, when baselines ran,
    below the best baseline's training score: a score every model is capped
    at, by label noise for instance, is no under-fitting).
@@ -169,6 +172,23 @@ def _low_training_score(e: Evidence) -> list[str] | None:
     return None
 
 
+def _signal_missed(e: Evidence) -> list[str] | None:
+    """Reasons for "underfitting" when the network is at chance but a baseline is not."""
+    above = {name: score for name, score in e.baselines.items() if score > e.threshold}
+    if not above:
+        return None  # nothing beats chance: the data may hold no signal
+    low = _low_training_score(e)
+    if not low:
+        return None  # the network fits its training data: a failure to generalise
+    name = max(above, key=above.__getitem__)
+    return [
+        f"the validation balanced accuracy {e.score:.3f} is at chance ({e.chance:.3f}), "
+        f"while the {name} baseline reaches {above[name]:.3f} on the same sequences: "
+        "the data holds a signal the network misses",
+        *low,
+    ]
+
+
 def _versus_baselines(e: Evidence) -> tuple[str, list[str]]:
     name, best = max(e.baselines.items(), key=lambda item: item[1])
     diff = e.score - best
@@ -240,6 +260,9 @@ def decide_verdict(e: Evidence) -> tuple[str, tuple[str, ...]]:
     if reasons:
         return "overfitting", tuple(reasons)
     if e.score <= e.threshold:
+        reasons = _signal_missed(e)
+        if reasons:
+            return "underfitting", tuple(reasons)
         return "chance", (
             f"the validation balanced accuracy {e.score:.3f} is not above chance "
             f"({e.chance:.3f}; above chance from {e.threshold:.3f} on this many sequences)",
