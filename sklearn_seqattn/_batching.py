@@ -13,6 +13,8 @@ supports ``pin_memory`` and ``num_workers``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -60,6 +62,23 @@ class SequenceDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.lengths)
+
+    def __getstate__(self) -> dict:
+        # The data travels as a NumPy array, which joblib memory-maps for its workers
+        # (one file for all of them) where a tensor would be copied into every task.
+        state = self.__dict__.copy()
+        if self.x.device.type == "cpu":
+            state["x"] = self.x.numpy()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["x"], np.ndarray):
+            with warnings.catch_warnings():
+                # A read-only memory map: shared, and never written (batches are copies
+                # or views that the network only reads).
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                state["x"] = torch.from_numpy(np.asarray(state["x"]))
+        self.__dict__.update(state)
 
     def __getitem__(self, i):
         return self.__getitems__([i])

@@ -313,6 +313,16 @@ class SeqAttentionClassifier(
         members' embeddings side by side), ``save``/``load`` and ``to_onnx``
         work on the ensemble as on one network; the fit costs
         ``n_estimators`` trainings. Not combined with ``warm_start``.
+    n_jobs : int or None, default=None
+        Worker processes that train the ensemble's members (or, with one
+        member, an int ``n_init``'s restarts) at the same time on a CPU, as
+        joblib counts them: None means 1 unless inside a
+        :func:`joblib.parallel_config` context, -1 all cores. Each worker
+        gets its share of torch's threads; a fit's result depends only on
+        the seeds and on the threads each network trains on, so it equals
+        the serial fit run with that many threads. On a GPU, and for
+        ``n_init="auto"`` (which decides after each network whether to train
+        another), networks train one after the other.
 
     Attributes
     ----------
@@ -463,6 +473,7 @@ class SeqAttentionClassifier(
         warm_start=False,
         n_init="auto",
         n_estimators=1,
+        n_jobs=None,
     ):
         self.downsample = downsample
         self.n_conv_layers = n_conv_layers
@@ -517,6 +528,7 @@ class SeqAttentionClassifier(
         self.warm_start = warm_start
         self.n_init = n_init
         self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
     def fit(

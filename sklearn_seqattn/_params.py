@@ -143,6 +143,10 @@ def check_params(est) -> None:
             f"standardize must be True, False or 'per_series', got {est.standardize!r}."
         )
     _check_int_or_auto("n_init", est.n_init, 1, MAX_ESTIMATORS)
+    if est.n_jobs is not None:
+        _check_int("n_jobs", est.n_jobs, -MAX_ESTIMATORS, MAX_ESTIMATORS)
+        if est.n_jobs == 0:
+            raise ValueError("n_jobs must be None, a positive int or a negative int; got 0.")
     if est.n_init != "auto" and est.n_init > 1 and is_off(est.early_stopping):
         raise ValueError(
             f"n_init={est.n_init} keeps the initialisation with the best validation score "

@@ -24,6 +24,7 @@ from ._diagnosis import FitDiagnosis, diagnose_fit, prior_loss
 from ._inference import forward_sequences, merge_fine_proba
 from ._module import state_on_meta
 from ._net import build_net, set_input_standardization
+from ._parallel import n_workers, run_tasks
 from ._params import MAX_LAYERS, MAX_WEIGHTS, MAX_WIDTH, is_auto, resolve_autocast
 from ._random import isolated_torch_rng
 from ._stopping import best_epoch_key, was_interrupted
@@ -145,20 +146,28 @@ def train_network(est, data: FitData, device, seed: int):
     return net
 
 
-def fit_n_init(est, data: FitData, device, seed: int) -> tuple[Any, list, FitDiagnosis]:
+def fit_n_init(
+    est, data: FitData, device, seed: int, workers: int = 1
+) -> tuple[Any, list, FitDiagnosis]:
     """Train fresh nets; keep the best on the validation split.
 
     ``est.n_init`` nets, or with "auto" up to ``AUTO_MAX_INIT`` until one is
     judged to have learned. The first uses ``seed`` itself, so ``n_init=1``
-    is one ordinary fit. Returns the kept net, each net's best validation
-    score, and the kept net's diagnosis.
+    is one ordinary fit. An int ``n_init`` trains its nets over ``workers``
+    processes ("auto" decides after each net whether to train another, so
+    its nets train one after the other). Returns the kept net, each net's
+    best validation score, and the kept net's diagnosis.
     """
     auto = est.n_init == "auto"
     n_init = AUTO_MAX_INIT if auto else est.n_init
-    seeds = [seed, *np.random.SeedSequence(seed).generate_state(n_init - 1)]
+    seeds = [int(s) for s in (seed, *np.random.SeedSequence(seed).generate_state(n_init - 1))]
+    if auto or workers <= 1:
+        nets = (train_network(est, data, device, s) for s in seeds)  # lazily: "auto" may stop
+    else:
+        tasks = [(est, data, device, s) for s in seeds]
+        nets = iter(run_tasks(train_network, tasks, workers, deterministic=est.deterministic))
     best, best_key, scores, verdicts = None, None, [], {}
-    for init_seed in seeds:
-        net = train_network(est, data, device, int(init_seed))
+    for net in nets:
         key = best_epoch_key(net.history)
         scores.append(key[0])
         if best_key is None or key > best_key:
@@ -181,14 +190,21 @@ def member_seeds(seed: int, n_members: int) -> list[int]:
 def fit_ensemble(est, data: FitData, device, seed: int):
     """Train ``est.n_estimators`` members (each with its own ``n_init`` restarts) and join them.
 
-    Returns the net holding the joined module (the first member's history),
-    every member's restart scores, every member's diagnosis, and the
-    ensemble's diagnosis. With one member, the member's own net.
+    Members train in parallel over ``est.n_jobs`` processes (on a CPU); a
+    single member's int ``n_init`` restarts do instead. Returns the net
+    holding the joined module (the first member's history), every member's
+    restart scores, every member's diagnosis, and the ensemble's diagnosis.
+    With one member, the member's own net.
     """
-    members = [fit_n_init(est, data, device, s) for s in member_seeds(seed, est.n_estimators)]
-    if len(members) == 1:
-        net, scores, verdict = members[0]
+    seeds = member_seeds(seed, est.n_estimators)
+    if len(seeds) == 1:
+        restarts = 1 if est.n_init == "auto" else est.n_init
+        workers = n_workers(est.n_jobs, restarts, device)
+        net, scores, verdict = fit_n_init(est, data, device, seed, workers)
         return net, [scores], [verdict], verdict
+    workers = n_workers(est.n_jobs, len(seeds), device)
+    tasks = [(est, data, device, s) for s in seeds]
+    members = run_tasks(fit_n_init, tasks, workers, deterministic=est.deterministic)
     # The joined module: a fresh net of n_members, each member's weights loaded in.
     with isolated_torch_rng(seed, device):
         net = new_net(est, data.n_features, device, None, n_members=len(members))
