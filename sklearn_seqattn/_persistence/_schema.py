@@ -1,0 +1,373 @@
+"""The config.json of a saved model: format versions, checks, and the estimator it describes.
+
+:func:`parse_config` turns the bytes of a config into a checked :class:`Saved`
+(size, JSON, format, version, digest, then every field); :func:`new_estimator`
+builds the unfitted-network estimator those fields describe. Nothing is
+imported by name and no network is built here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+
+import numpy as np
+import torch
+
+from .._diagnosis import FitDiagnosis
+from ._constants import (
+    CONFIG_FILE,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_CONFIG_BYTES,
+    MAX_DIM,
+    MAX_N_LAYERS,
+)
+from ._encoding import (
+    cut,
+    decode_classes,
+    decode_diagnosis,
+    decode_float,
+    decode_member_diagnoses,
+    decode_optimizer,
+    decode_param,
+    decode_scores,
+    refuse_constant,
+    show,
+    unique_keys,
+)
+
+
+@dataclasses.dataclass
+class Saved:
+    """The content of a config.json, checked."""
+
+    version: int
+    params: dict
+    classes: np.ndarray
+    fine_classes: np.ndarray
+    fine_to_coarse: np.ndarray
+    downsample: int
+    n_conv_layers: int
+    front_end: str
+    fixed_filters: bool
+    conv_skip: bool | None
+    restore_best_weights: bool | None
+    best_epoch: int | None
+    init_scores: list | None
+    member_diagnoses: list | None
+    autocast: bool | None
+    n_init_trained: int | None
+    batch_size: int
+    threshold: float | None
+    n_features: int
+    class_weight: np.ndarray
+    n_iter: int | None
+    diagnosis: FitDiagnosis | None
+    weights_sha256: str
+    history_sha256: str | None
+
+
+def config_digest(config: dict) -> str:
+    """SHA-256 of a config's canonical JSON, all fields but ``config_sha256``.
+
+    Parameters
+    ----------
+    config : dict
+        The content of a ``config.json``.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    body = {key: value for key, value in config.items() if key != "config_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def parse_config(data: bytes, where: str) -> Saved:
+    """Check a config.json's size, JSON, format, version, digest and every field.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    where : str
+        The folder, as error messages name it.
+
+    Returns
+    -------
+    Saved
+        The checked fields.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the first problem found.
+    """
+    from .. import __version__
+
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is {len(data):,} bytes; a saved model's {CONFIG_FILE} is "
+            f"at most {MAX_CONFIG_BYTES:,} bytes (are its class labels many or long?)."
+        )
+    try:
+        config = json.loads(
+            data.decode("utf-8"), parse_constant=refuse_constant, object_pairs_hook=unique_keys
+        )
+        digest = config_digest(config) if isinstance(config, dict) else None
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
+        raise ValueError(f"{CONFIG_FILE} in {where} is not valid JSON: {cut(str(exc))}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is not a {FORMAT_NAME} model config "
+            f"(format={show(config.get('format') if isinstance(config, dict) else None)})."
+        )
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{CONFIG_FILE} has an invalid format_version: {show(version)}.")
+    if version > FORMAT_VERSION:
+        versions = config.get("versions")
+        saved_by = versions.get("sklearn_seqattn") if isinstance(versions, dict) else None
+        raise ValueError(
+            f"The model in {where} was saved in format version {version} "
+            f"(by sklearn-seqattn {saved_by if isinstance(saved_by, str) else 'a newer version'}); "
+            f"this sklearn-seqattn {__version__} reads format versions up to {FORMAT_VERSION}. "
+            "Upgrade sklearn-seqattn to load it."
+        )
+    if version >= 2 and config.get("config_sha256") != digest:
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} does not match its config_sha256: the file was edited or "
+            "is corrupt. Save the model again rather than editing the file."
+        )
+    try:
+        return _decode_config(config, version)
+    except ValueError as exc:
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+
+
+# ------------------------------------------------------------------ fields
+def _int(value, field: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{field} must be an int, got {show(value)}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{field} must be {bound}, got {value}")
+    return value
+
+
+def _optional_bool(value, field: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"{field} must be true, false or null, got {show(value)}")
+
+
+def _threshold(value) -> float | None:
+    """The saved decision threshold: None, or a number strictly between 0 and 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"threshold must be null or a number in (0, 1), got {show(value)}")
+    return float(value)
+
+
+def _sha256_field(config: dict, field: str) -> str:
+    value = config[field]
+    if not (isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")):
+        raise ValueError(f"{field} must be 64 hexadecimal digits, got {show(value)}")
+    return value
+
+
+def _decode_config(config: dict, version: int) -> Saved:
+    # Format 1 had no digests, and its first releases no fine labels, downsample nor batch_size.
+    required = ["params", "classes", "n_features_in", "class_weight", "weights_sha256"]
+    if version >= 2:
+        required += ["fine_classes", "fine_to_coarse", "downsample", "batch_size", "n_classes"]
+        required += ["n_iter", "history_sha256"]
+    missing = [name for name in required if name not in config]
+    if missing:
+        raise ValueError(f"the field(s) {missing} are missing")
+    if not isinstance(config["params"], dict):
+        raise ValueError(f"params must be a JSON object, got {show(config['params'])}")
+    classes = decode_classes(config["classes"])
+    n_classes = _int(config.get("n_classes", len(classes)), "n_classes", 2)
+    if n_classes != len(classes):
+        raise ValueError(f"n_classes is {n_classes}, but classes holds {len(classes)} labels")
+    if "fine_classes" in config:
+        fine_classes = decode_classes(config["fine_classes"], "fine_classes")
+        fine_to_coarse = config.get("fine_to_coarse")
+        if not isinstance(fine_to_coarse, list) or len(fine_to_coarse) != len(fine_classes):
+            raise ValueError(
+                f"fine_to_coarse must be a list of {len(fine_classes)} class indices, "
+                f"got {show(fine_to_coarse)}"
+            )
+        for k, i in enumerate(fine_to_coarse):
+            _int(i, f"fine_to_coarse[{k}]", 0, n_classes - 1)
+        if len(set(fine_to_coarse)) != n_classes:
+            raise ValueError("fine_to_coarse must map some fine label to every class")
+        fine_to_coarse = np.array(fine_to_coarse, dtype=np.int64)
+    else:
+        fine_classes, fine_to_coarse = classes, np.arange(n_classes)
+    class_weight = config["class_weight"]
+    if not isinstance(class_weight, list) or len(class_weight) != n_classes:
+        raise ValueError(
+            f"class_weight must be a list of {n_classes} weights, got {show(class_weight)}"
+        )
+    try:
+        class_weight = np.array([decode_float(w) for w in class_weight])
+    except ValueError as exc:
+        raise ValueError(f"class_weight: {exc}") from None
+    if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
+        raise ValueError(f"class_weight must be finite and >= 0, got {class_weight.tolist()}")
+    n_iter = config.get("n_iter")
+    n_conv_layers = _int(
+        # Saved before n_conv_layers could be "auto": the parameter itself is the count.
+        config.get("n_conv_layers", config["params"].get("n_conv_layers", 0)),
+        "n_conv_layers",
+        0,
+        MAX_N_LAYERS,
+    )
+    # Format 3 added the multi-scale front end; earlier saves had plain convolutions or none.
+    front_end = config.get("front_end", "conv" if n_conv_layers else "none")
+    if front_end not in ("multiscale", "conv", "none"):
+        raise ValueError(f"front_end must be 'multiscale', 'conv' or 'none', got {show(front_end)}")
+    fixed_filters = config.get("fixed_filters", False)
+    restore = config.get("restore_best_weights")
+    for name, value in (("fixed_filters", fixed_filters), ("restore_best_weights", restore)):
+        if not isinstance(value, bool) and not (name == "restore_best_weights" and value is None):
+            raise ValueError(f"{name} must be true or false, got {show(value)}")
+    best = config.get("best_epoch")
+    return Saved(
+        version=version,
+        params=config["params"],
+        classes=classes,
+        fine_classes=fine_classes,
+        fine_to_coarse=fine_to_coarse,
+        downsample=_int(config.get("downsample", 1), "downsample", 1, MAX_DIM),
+        n_conv_layers=n_conv_layers,
+        front_end=front_end,
+        fixed_filters=fixed_filters,
+        conv_skip=_optional_bool(config.get("conv_skip"), "conv_skip"),
+        restore_best_weights=restore,
+        best_epoch=None if best is None else _int(best, "best_epoch", 1),
+        init_scores=decode_scores(config.get("init_scores")),
+        member_diagnoses=decode_member_diagnoses(config.get("member_diagnoses")),
+        autocast=_optional_bool(config.get("autocast"), "autocast"),
+        n_init_trained=(
+            None
+            if config.get("n_init_trained") is None
+            else _int(config["n_init_trained"], "n_init_trained", 1)
+        ),
+        batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
+        threshold=_threshold(config.get("threshold")),
+        n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
+        class_weight=class_weight,
+        n_iter=None if n_iter is None else _int(n_iter, "n_iter", 0),
+        diagnosis=decode_diagnosis(config.get("fit_diagnosis")),
+        weights_sha256=_sha256_field(config, "weights_sha256"),
+        history_sha256=_sha256_field(config, "history_sha256") if version >= 2 else None,
+    )
+
+
+# --------------------------------------------------------------- estimator
+def _load_device(device):
+    """The saved device, or CPU where the saved accelerator is missing here."""
+    if device == "auto":
+        return device
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = None
+    backend = getattr(torch, kind, None) if kind not in (None, "cpu") else None
+    available = kind == "cpu" or (backend is not None and backend.is_available())
+    if available:
+        return device
+    warnings.warn(
+        f"The model was trained with device={device!r}, which is not available here; "
+        "it is loaded on device='cpu'.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return "cpu"
+
+
+def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
+    """``cls`` with the saved hyper-parameters (checked) and the saved fitted state, no net.
+
+    Parameters
+    ----------
+    cls : type
+        The estimator class.
+    saved : Saved
+        The checked config.
+    where : str
+        The folder, as error messages name it.
+    loading : bool
+        Whether the estimator is for use: an unavailable saved device is then
+        replaced by CPU (with a warning). ``save`` passes False.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is malformed or the settings are inconsistent.
+    """
+    from .._params import check_params, is_auto, resolve_input_dropout, resolve_lr_schedule
+    from .._validation import check_mask_value
+
+    known = sorted(cls().get_params(deep=False))
+    params: dict[str, object] = {}
+    for name, value in saved.params.items():
+        if name not in known:
+            warnings.warn(
+                f"Ignoring the unknown hyper-parameter {name!r} in {CONFIG_FILE}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif name == "optimizer":
+            params[name] = decode_optimizer(value)
+        else:
+            try:
+                params[name] = decode_param(name, value)
+            except ValueError as exc:
+                raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
+    # Saved before conv_skip existed: those networks had no skip.
+    params.setdefault("conv_skip", False)
+    if saved.conv_skip is None and is_auto(params["conv_skip"]):
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: conv_skip is 'auto' unresolved.")
+    if not isinstance(params.get("device", "cpu"), str):
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is invalid: params.device must be a str, "
+            f"got {show(params['device'])}."
+        )
+    if loading and "device" in params:
+        params["device"] = _load_device(params["device"])
+    estimator = cls(**params)
+    try:
+        check_params(estimator)
+        check_mask_value(estimator.mask_value)
+        if estimator.random_state is not None:
+            _int(estimator.random_state, "random_state", 0)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{CONFIG_FILE} in {where} holds an invalid setting: {exc}") from None
+    estimator.classes_ = saved.classes
+    estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
+    estimator.downsample_ = saved.downsample
+    estimator.n_conv_layers_ = saved.n_conv_layers
+    estimator.front_end_ = saved.front_end
+    estimator.fixed_filters_ = saved.fixed_filters
+    # Before format 3 the parameter itself was the choice.
+    estimator.conv_skip_ = bool(estimator.conv_skip) if saved.conv_skip is None else saved.conv_skip
+    # Before format 3 the choice was not saved; load() derives it from the history, and
+    # the schedule too (neither changes the network's shapes, checked with this estimator).
+    estimator.restore_best_weights_ = bool(saved.restore_best_weights)
+    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False, saved.front_end)
+    estimator.input_dropout_ = resolve_input_dropout(
+        estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
+    )
+    estimator.batch_size_ = saved.batch_size
+    estimator.threshold_ = saved.threshold
+    return estimator
