@@ -1,10 +1,16 @@
-"""Shared helpers of the benchmark scripts: machine facts, timing, tables, a plain loop.
+"""The benchmarks' shared harness: options, records, machine facts, timing, tables.
 
-Every script runs as ``python benchmarks/NAME.py`` (``--quick`` for a smoke run)
-and prints markdown tables. Timing on a shared machine is noisy, so variants are
-run interleaved (A B A B ...) and compared through medians of their repeats, and
-each timing records both wall time and the CPU time of this process: with one
-torch thread, CPU time is the work done, and stays meaningful while other jobs
+Every script runs as ``python benchmarks/NAME.py`` (``--quick`` for a smoke run,
+``--help`` for its options), prints markdown tables and appends its results to
+one JSONL file in ``benchmarks/results/`` (``--out``): one JSON object per line,
+each carrying what produced it (:func:`provenance`: the commit, the package
+versions, the machine) and how (``quick``, ``threads``, ``time``). Quick runs
+write ``NAME-quick.jsonl``, which git ignores.
+
+Timing on a shared machine is noisy, so variants are run interleaved
+(A B A B ...) and compared through medians of their repeats, and each timing
+records both wall time and the CPU time of this process: with one torch
+thread, CPU time is the work done, and stays meaningful while other jobs
 compete for the cores (wall time then includes waiting).
 """
 
@@ -12,23 +18,29 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
+import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from skorch.callbacks import Callback
 from torch import nn
 
+import sklearn_seqattn
 from sklearn_seqattn import ChanceLevelWarning, SeqAttentionClassifier
 from sklearn_seqattn._module import SeqAttentionModule
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
 
 # The reference user's model: 3 x Dense(32) -> 2 x BiLSTM(32) -> attention pooling.
 SEED_MODEL = {
@@ -44,22 +56,60 @@ SEED_MODEL = {
 LR = 2e-3
 WEIGHT_DECAY = 1e-4
 GRADIENT_CLIP = 1.0
+# Distributions whose versions every record carries, where installed.
+VERSIONED = ("numpy", "torch", "skorch", "scikit-learn", "aeon", "captum")
 
 
-def parse_args(description: str, add_arguments: Callable | None = None) -> argparse.Namespace:
+# ------------------------------------------------------------------------ options
+def parse_args(
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], object] | None = None,
+    *,
+    results: str,
+    seeds: str | None = None,
+    quick_seeds: str | None = None,
+) -> argparse.Namespace:
+    """The options every script shares, then the script's own (``add_arguments``).
+
+    ``--quick``, ``--threads`` (torch intra-op threads, set here) and ``--out``
+    (the JSONL file records are appended to; default ``results/RESULTS.jsonl``,
+    ``results/RESULTS-quick.jsonl`` with ``--quick``). Scripts that run over
+    seeds pass ``seeds`` (and ``quick_seeds`` for ``--quick``) and get
+    ``--seeds``, parsed into ``args.seeds``, a list of ints.
+    """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true", help="smoke run in seconds")
+    parser.add_argument("--quick", action="store_true", help="smoke run in seconds to minutes")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (default: 1)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"JSONL file the records are appended to (default: benchmarks/results/"
+        f"{results}.jsonl; {results}-quick.jsonl with --quick)",
+    )
+    if seeds is not None:
+        quick = f"; {quick_seeds} with --quick" if quick_seeds else ""
+        parser.add_argument(
+            "--seeds", default=None, help=f"comma-separated seeds (default: {seeds}{quick})"
+        )
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args()
+    if args.out is None:
+        args.out = RESULTS / f"{results}{'-quick' if args.quick else ''}.jsonl"
+    if seeds is not None:
+        spec = args.seeds or (quick_seeds if args.quick and quick_seeds else seeds)
+        try:
+            args.seeds = [int(s) for s in spec.split(",") if s.strip()]
+        except ValueError:
+            parser.error(f"--seeds takes comma-separated integers, got {spec!r}")
     torch.set_num_threads(args.threads)
     return args
 
 
+# -------------------------------------------------------------------- provenance
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -71,13 +121,8 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def provenance() -> dict:
-    """What produced a record: the commit (``+dirty`` with uncommitted changes) and versions."""
-    import subprocess
-
-    import sklearn_seqattn
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def git_commit(root: str | Path = HERE.parent) -> str:
+    """The short commit of the checkout at ``root``, ``+dirty`` with uncommitted changes."""
 
     def git(*args: str) -> str:
         try:
@@ -91,35 +136,105 @@ def provenance() -> dict:
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += "+dirty"
-    versions = {"sklearn_seqattn": sklearn_seqattn.__version__, "torch": torch.__version__}
-    try:
-        import aeon
-
-        versions["aeon"] = aeon.__version__
-    except ImportError:
-        pass
-    return {"commit": commit, "versions": versions}
+    return commit
 
 
-def machine_info(args: argparse.Namespace) -> dict:
-    return {
-        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "nproc": len(os.sched_getaffinity(0)),
+def versions() -> dict:
+    """Python and the versions of the package and the libraries the results depend on."""
+    out = {"python": platform.python_version(), "sklearn_seqattn": sklearn_seqattn.__version__}
+    for name in VERSIONED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def machine() -> dict:
+    """The machine a record was measured on, and how busy it was at the start."""
+    info = {
         "cpu": cpu_model(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
-        "torch threads": torch.get_num_threads(),
-        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
-        "mode": "quick" if args.quick else "full",
+        "nproc": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "load_1min": round(os.getloadavg()[0], 2),
     }
+    # Only where the script already uses the GPU: asking would start CUDA in every run.
+    if torch.cuda.is_initialized():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
 
 
+def provenance() -> dict:
+    """What produced a record: the commit, the versions, the machine."""
+    return {"commit": git_commit(), "versions": versions(), "machine": machine()}
+
+
+# ----------------------------------------------------------------------- records
+class Results:
+    """The JSONL file of a run: every record gets the run's provenance attached.
+
+    ``write(record)`` appends one JSON line: the record's fields, then
+    :func:`provenance` (taken once, at the start of the run), ``quick``,
+    ``threads`` and the time. ``table(rows, ...)`` prints a markdown table and
+    writes each row as a record (``"table"``: the caption), for results that
+    are tables of medians.
+    """
+
+    def __init__(self, args: argparse.Namespace, **fields):
+        self.path = Path(args.out)
+        self.context = {
+            **provenance(),
+            "quick": bool(args.quick),
+            "threads": args.threads,
+            **fields,
+        }
+
+    def write(self, record: dict) -> dict:
+        # The run's context last: a record cannot claim another commit or machine.
+        record = {
+            **record,
+            **self.context,
+            "time": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=_jsonable) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return record
+
+    def table(self, rows: Sequence[dict], columns=None, caption: str | None = None, **fields):
+        print_table(rows, columns, caption)
+        for row in rows:
+            self.write({"table": caption, **fields, **row})
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """Every record of a JSONL file, in order."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+# ------------------------------------------------------------------------ tables
 def print_header(title: str, args: argparse.Namespace) -> None:
+    """The title, then the facts of the run: date, commit, machine, versions, mode, records."""
     print(f"## {title}\n")
-    info = machine_info(args)
+    origin = provenance()
+    info = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "commit": origin["commit"],
+        **{k: v for k, v in origin["machine"].items() if k != "platform"},
+        **origin["versions"],
+        "torch threads": torch.get_num_threads(),
+        "mode": "quick" if args.quick else "full",
+        "records": args.out,
+    }
     print(", ".join(f"{k}: {v}" for k, v in info.items()))
     print()
 

@@ -4,20 +4,23 @@ Each measurement runs in a fresh process that imports the package from one of
 two source trees (``--before`` and ``--after``, default: this checkout), the
 two interleaved over ``--rounds`` rounds; medians are reported, and ratios
 after / before. At the seed shape (1,024 sequences x 100 steps x 136 features,
-the reference user's model, batch 128, fixed epochs, one thread):
+the reference user's model, batch 128, fixed epochs, one thread unless ``--threads``):
 
 * epoch CPU time with variable lengths (40-100) and with equal lengths (100);
 * ``predict_proba`` against a plain ``torch`` loop over the same module;
 * peak memory of a 1-epoch fit and a prediction above that of a plain loop
   doing the same, in copies of ``X`` (4,096 sequences: 213 MiB).
 
+Table rows are appended to ``benchmarks/results/batch-path.jsonl``, with the
+path and commit of both checkouts.
+
     git worktree add /tmp/before <commit>
     python benchmarks/bench_batch_path.py --before /tmp/before [--rounds 3] [--quick]
+        [--kinds epoch,predict,memory]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,14 +31,14 @@ HERE = Path(__file__).resolve().parent
 KINDS = ("epoch variable", "epoch equal", "predict", "memory estimator", "memory plain")
 
 
-def worker(root: str, kind: str, n_samples: int, epochs: int) -> dict:
+def worker(root: str, kind: str, threads: int, n_samples: int, epochs: int) -> dict:
     """One measurement with the package imported from ``root``."""
     sys.path.insert(0, root)
     sys.path.insert(1, str(HERE))
     import numpy as np
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     from _common import (
         PlainLoop,
         fit_timed,
@@ -87,63 +90,81 @@ def worker(root: str, kind: str, n_samples: int, epochs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", required=False, default=str(HERE.parent))
-    parser.add_argument("--after", default=str(HERE.parent))
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--kinds", default="epoch,predict,memory", help="what to measure")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    n_samples, epochs = (256, 2) if args.quick else (1024, 5)
-    if args.worker:
-        print(json.dumps(worker(*args.worker, n_samples, epochs)))
+    if sys.argv[1:2] == ["--worker"]:
+        # Before anything imports the package: a worker imports it from its own tree.
+        root, kind, threads = sys.argv[2:5]
+        n_samples, epochs = (256, 2) if "--quick" in sys.argv else (1024, 5)
+        print(json.dumps(worker(root, kind, int(threads), n_samples, epochs)))
         return
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
-    results: dict = {}
+    from _common import Results, git_commit, parse_args, print_header
+
+    def add(parser):
+        parser.add_argument("--before", default=str(HERE.parent), help="checkout measured first")
+        parser.add_argument("--after", default=str(HERE.parent), help="checkout measured second")
+        parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument("--kinds", default="epoch,predict,memory", help="what to measure")
+
+    args = parse_args(__doc__.splitlines()[0], add, results="batch-path")
+    checkouts = {
+        side: {"path": getattr(args, side), "commit": git_commit(getattr(args, side))}
+        for side in ("before", "after")
+    }
+    results = Results(args, checkouts=checkouts)
+    print_header("The batch path: two checkouts side by side", args)
+    print(", ".join(f"{side}: {c['path']} ({c['commit']})" for side, c in checkouts.items()))
+    print()
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": ""}
+    measured: dict = {}
     for _ in range(1 if args.quick else args.rounds):
         for kind in (k for k in KINDS if k.split()[0] in args.kinds.split(",")):
             for side in ("before", "after"):
                 root = getattr(args, side)
-                cmd = [sys.executable, __file__, "--worker", root, kind]
+                cmd = [sys.executable, __file__, "--worker", root, kind, str(args.threads)]
                 cmd += ["--quick"] if args.quick else []
                 out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
                 record = json.loads(out.stdout.strip().splitlines()[-1])
                 for key, value in record.items():
-                    results.setdefault((kind, key, side), []).append(value)
+                    measured.setdefault((kind, key, side), []).append(value)
 
     def med(kind, key, side):
-        values = sorted(results[(kind, key, side)])
+        values = sorted(measured[(kind, key, side)])
         return values[len(values) // 2]
 
-    print(f"before: {args.before}\nafter: {args.after}\n")
-    print("| measure | before | after | after / before |\n|---|---|---|---|")
-    rows = [
+    rows = []
+    for label, kind, key in (
         ("epoch CPU (s), lengths 40-100", "epoch variable", "epoch_cpu"),
         ("epoch CPU (s), lengths all 100", "epoch equal", "epoch_cpu"),
         ("predict_proba CPU (s)", "predict", "predict_cpu"),
         ("plain loop predict CPU (s)", "predict", "plain_cpu"),
-    ]
-    for label, kind, key in rows:
-        if (kind, key, "after") not in results:
-            continue
-        b, a = med(kind, key, "before"), med(kind, key, "after")
-        print(f"| {label} | {b:.3f} | {a:.3f} | {a / b:.3f} |")
-    if ("memory plain", "x_mib", "after") in results:
+    ):
+        if (kind, key, "after") in measured:
+            b, a = med(kind, key, "before"), med(kind, key, "after")
+            rows.append({"measure": label, "before": b, "after": a, "after / before": a / b})
+    if ("predict", "predict_cpu", "after") in measured:
+        ratio = {
+            side: med("predict", "predict_cpu", side) / med("predict", "plain_cpu", side)
+            for side in ("before", "after")
+        }
+        rows.append({"measure": "predict_proba / plain loop", **ratio})
+    if ("memory plain", "x_mib", "after") in measured:
         x_mib = med("memory plain", "x_mib", "after")
         above = {
             side: med("memory estimator", "peak_mib", side) - med("memory plain", "peak_mib", side)
             for side in ("before", "after")
         }
-        print(
-            f"| fit + predict peak above a plain loop, copies of X ({x_mib:.0f} MiB) | "
-            f"{above['before'] / x_mib:.2f} | {above['after'] / x_mib:.2f} | "
-            f"{above['after'] / above['before']:.3f} |"
+        rows.append(
+            {
+                "measure": f"fit + predict peak above a plain loop, copies of X ({x_mib:.0f} MiB)",
+                "before": above["before"] / x_mib,
+                "after": above["after"] / x_mib,
+                "after / before": above["after"] / above["before"],
+            }
         )
-    for side in ("before", "after"):
-        if ("predict", "predict_cpu", side) in results:
-            ratio = med("predict", "predict_cpu", side) / med("predict", "plain_cpu", side)
-            print(f"\npredict_proba / plain loop ({side}): {ratio:.3f}")
+    results.table(
+        rows,
+        caption=f"Medians of {1 if args.quick else args.rounds} interleaved round(s), "
+        "seed model, batch 128",
+    )
 
 
 if __name__ == "__main__":

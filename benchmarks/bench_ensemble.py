@@ -5,22 +5,23 @@ ensembles of its first k members (k = 1, 3, 5) are scored on the test split
 by averaging those members' probabilities, so the curve is paired: member 0
 is the plain fit of that seed (``n_estimators=1`` gives the same network),
 and k = 3 adds members 1 and 2 of the same run. CPU seconds per member stand
-beside each point. One JSON line per data set, seed and k, with the commit
-and package versions.
+beside each point. One record per data set, seed and k, appended to ``--out``
+(default ``benchmarks/results/ensemble.jsonl``).
 
-    python benchmarks/bench_ensemble.py ArrowHead,GunPoint '{"front_end": "multiscale"}' 0,1,2
+    python benchmarks/bench_ensemble.py --data ArrowHead,GunPoint
+        [--params '{"front_end": "multiscale"}'] [--seeds 0,1,2]
+
+``--quick``: seed 0, ``max_epochs=3``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import time
 import warnings
 
 import numpy as np
 import torch
-from _common import provenance
+from _common import Clock, Results, parse_args, print_header, print_table
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 
@@ -42,9 +43,9 @@ def run(name: str, params: dict, seed: int) -> list[dict]:
     X_test, y_test = load_classification(name, split="test")
     X_train, X_test = _ours(X_train), _ours(X_test)
     clf = SeqAttentionClassifier(**params, n_estimators=max(SIZES), random_state=seed)
-    start = time.process_time()
-    clf.fit(X_train, np.asarray(y_train))
-    cpu = time.process_time() - start
+    with Clock() as clock:
+        clf.fit(X_train, np.asarray(y_train))
+    cpu = clock.cpu
     members = clf.net_.module_.members
     # Each member's probabilities, as the ensemble's own inference path computes them.
     probas = []
@@ -71,16 +72,31 @@ def run(name: str, params: dict, seed: int) -> list[dict]:
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-    names = sys.argv[1].split(",")
-    params = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-    seeds = [int(s) for s in sys.argv[3].split(",")] if len(sys.argv) > 3 else [0, 1, 2]
-    origin = provenance()
-    for name in names:
-        for seed in seeds:
-            for record in run(name, params, seed):
-                print(json.dumps({**record, **origin}), flush=True)
+    def add(parser):
+        parser.add_argument("--data", required=True, help="aeon data sets, comma-separated")
+        parser.add_argument(
+            "--params", default="{}", help="classifier parameters as JSON (default: {})"
+        )
+
+    args = parse_args(
+        __doc__.splitlines()[0], add, results="ensemble", seeds="0,1,2", quick_seeds="0"
+    )
+    params = json.loads(args.params)
+    if args.quick:
+        params = {**params, "max_epochs": 3}
+    results = Results(args)
+    print_header("Ensembles: balanced accuracy against the number of networks", args)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in args.data.split(","):
+            for seed in args.seeds:
+                for record in run(name, params, seed):
+                    results.write(record)
+                    rows.append(record)
+    print_table(
+        rows, ["data", "seed", "k", "balanced_accuracy", "cpu_s"], caption="Test split, per seed"
+    )
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ self-attention blocks add, (1,024 sequences x 100 steps
 x 136 features, lengths 40-100), training without early stopping for a fixed
 number of epochs, variants interleaved, medians of the epochs after the first.
 ``--only "batch 128"`` compares bfloat16 autocast with float32 at batch 128.
+Table rows are appended to ``benchmarks/results/epoch-time.jsonl``.
 
-    python benchmarks/bench_epoch_time.py [--quick] [--threads N]
+    python benchmarks/bench_epoch_time.py [--quick] [--threads N] [--only TEXT]
 """
 
 from __future__ import annotations
 
 import warnings
 
-from _common import fit_timed, interleave, medians, parse_args, print_header, print_table
+from _common import Results, fit_timed, interleave, medians, parse_args, print_header
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_event_order_classification
@@ -35,7 +36,9 @@ def main() -> None:
         lambda p: p.add_argument(
             "--only", default=None, help="run only the variants whose name contains this"
         ),
+        results="epoch-time",
     )
+    results = Results(args)
     print_header("Epoch time: defaults against the previous defaults", args)
     n = 256 if args.quick else 1024
     X, y = make_event_order_classification(n_samples=n, random_state=0)
@@ -74,7 +77,7 @@ def main() -> None:
                 f"vs {base_name}, wall": wall / base[0],
             }
         )
-    print_table(rows, caption=f"{n} sequences x 100 steps x 136 features, {repeats} rounds")
+    results.table(rows, caption=f"{n} sequences x 100 steps x 136 features, {repeats} rounds")
 
 
 if __name__ == "__main__":

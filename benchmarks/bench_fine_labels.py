@@ -5,7 +5,8 @@ such a task with the package's generator: eight classes (orders of four
 motifs), class 0 (28%) against classes 1-7 merged into class 1 (72%). The same
 classifier is trained on the merged binary label (``fit(X, y)``) and on the
 eight original labels (``fit(X, y, y_fine=fine)``); both predict the binary
-label, scored by held-out balanced accuracy over several seeds.
+label, scored by held-out balanced accuracy over several seeds. One record per
+fit in ``benchmarks/results/fine-labels.jsonl``.
 
     python benchmarks/bench_fine_labels.py [--quick] [--threads N] [--seeds 0,1,2,3,4]
 """
@@ -16,7 +17,7 @@ import statistics
 import warnings
 
 import numpy as np
-from _common import Clock, parse_args, print_header, print_table
+from _common import Clock, Results, parse_args, print_header, print_table
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -43,18 +44,17 @@ def make_task(quick: bool):
 
 
 def main() -> None:
-    def add(parser):
-        parser.add_argument("--seeds", default="0,1,2,3,4")
-
-    args = parse_args(__doc__.splitlines()[0], add)
+    args = parse_args(
+        __doc__.splitlines()[0], results="fine-labels", seeds="0,1,2,3,4", quick_seeds="0,1"
+    )
+    results = Results(args)
     print_header("Fine labels for a merged class", args)
-    seeds = [0, 1] if args.quick else [int(s) for s in args.seeds.split(",")]
     X, y, fine, train, test = make_task(args.quick)
     params = {"class_weight": "balanced", "max_epochs": 3 if args.quick else 200}
     rows = []
     for variant in ("merged label (y)", "fine labels (y_fine)"):
         scores, aucs, cpu, epochs = [], [], [], []
-        for seed in seeds:
+        for seed in args.seeds:
             clf = SeqAttentionClassifier(**params, random_state=seed)
             extra = {"y_fine": fine[train]} if variant.startswith("fine") else {}
             with warnings.catch_warnings(), Clock() as clock:
@@ -65,11 +65,24 @@ def main() -> None:
             aucs.append(roc_auc_score(y[test], proba))
             cpu.append(clock.cpu)
             epochs.append(clf.n_iter_)
+            results.write(
+                {
+                    "training target": variant,
+                    "seed": seed,
+                    "balanced_accuracy": scores[-1],
+                    "roc_auc": aucs[-1],
+                    "epochs": epochs[-1],
+                    "fit_cpu_s": cpu[-1],
+                    "params": params,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                }
+            )
             print(f"<!-- {variant} seed {seed}: {scores[-1]:.3f} -->", flush=True)
         rows.append(
             {
                 "training target": variant,
-                "seeds": len(seeds),
+                "seeds": len(args.seeds),
                 "balanced accuracy": f"{statistics.fmean(scores):.3f} ± "
                 f"{statistics.stdev(scores):.3f}",
                 "min": min(scores),

@@ -4,7 +4,8 @@ Counts the floating-point operations of one training sample of the reference
 user's model (forward + backward, 100 steps), measures single-precision GEMM
 throughput (large square matrices, and the model's own matrix shapes), and
 reports the share of that floor an epoch reaches, for the estimator and for
-the same module in a plain loop.
+the same module in a plain loop. Table rows are appended to
+``benchmarks/results/flops.jsonl``.
 
     python benchmarks/bench_flops.py [--quick] [--threads N]
 """
@@ -17,12 +18,12 @@ import torch
 from _common import (
     SEED_MODEL,
     PlainLoop,
+    Results,
     fit_timed,
     interleave,
     medians,
     parse_args,
     print_header,
-    print_table,
     seed_estimator,
     seed_module,
 )
@@ -117,7 +118,8 @@ def model_shapes(batch_size: int):
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], results="flops")
+    results = Results(args)
     n_samples = 256 if args.quick else 1024
     epochs = 2 if args.quick else 3
     rounds = 2 if args.quick else 4
@@ -138,9 +140,13 @@ def main():
             "total MFLOP": total / 1e6,
         }
     )
-    print_table(rows, caption="FLOPs of one training sample (100 steps), counted analytically")
     counted = counted_flops_without_lstm()
     no_lstm = sum(f + b for name, f, b in parts if not name.startswith("LSTM"))
+    results.table(
+        rows,
+        caption="FLOPs of one training sample (100 steps), counted analytically",
+        counted_mflop_without_lstm=counted / 1e6,
+    )
     print(
         f"Cross-check: torch.utils.flop_counter.FlopCounterMode counts {counted / 1e6:.3f} MFLOP "
         f"per sample outside the LSTM (analytic: {no_lstm / 1e6:.3f}); it does not see inside "
@@ -168,7 +174,7 @@ def main():
             weighted_time += flops / (g * 1e9)
             weighted_flops += flops
         shape_floor[batch_size] = weighted_flops / weighted_time / 1e9
-    print_table(
+    results.table(
         gemm_rows, caption=f"sgemm throughput, torch.mm, {torch.get_num_threads()} thread(s)"
     )
 
@@ -208,7 +214,7 @@ def main():
                     "share of shape floor (CPU)": floor_shapes / t,
                 }
             )
-    print_table(
+    results.table(
         rows,
         caption=(
             f"Epoch of {n_samples} samples (all 100 steps real) against the floor; "

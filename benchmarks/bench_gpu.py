@@ -13,19 +13,19 @@ dense front end, 64 units per direction), forward + backward of one layer:
 
 and a whole training epoch of the estimator (lengths 40-100, and all 100),
 fp32 and with ``autocast=True``. CUDA events time the device; medians of
-interleaved rounds. Without a CUDA device it prints so and exits 0.
+interleaved rounds. Without a CUDA device it prints so and exits 0. Table
+rows are appended to ``benchmarks/results/gpu.jsonl``.
 
     python benchmarks/bench_gpu.py [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import warnings
 
 import torch
+from _common import Results, parse_args, print_header
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -120,25 +120,20 @@ def epoch_rows(quick: bool) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = parse_args(__doc__.splitlines()[0], results="gpu")
     if not torch.cuda.is_available():
         print("No CUDA device: nothing to measure (this benchmark needs a GPU).")
         return
-    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}\n")
+    device = torch.cuda.get_device_name()
+    results = Results(args, device=device)
+    print_header(f"The BiLSTM layer and the training epoch on {device}", args)
     repeats = 3 if args.quick else 20
-    print("| batch | variant | ms per step | vs masked |\n|---|---|---|---|")
-    for batch in (128, 512):
-        for row in layer_rows(batch, repeats):
-            print(
-                f"| {row['batch']} | {row['variant']} | {row['ms per step']:.2f} | "
-                f"{row['vs masked']:.2f} |"
-            )
-    print("\n| lengths | autocast | epoch (s) |\n|---|---|---|")
-    for row in epoch_rows(args.quick):
-        print(f"| {row['lengths']} | {row['autocast']} | {row['epoch (s)']:.2f} |")
-    sys.stdout.flush()
+    rows = [row for batch in (128, 512) for row in layer_rows(batch, repeats)]
+    results.table(rows, caption="One layer, forward + backward, 100 steps, 64 -> 2 x 64 units")
+    results.table(
+        epoch_rows(args.quick),
+        caption="Training epoch of the estimator, batch 128, medians of epochs 2-3",
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ The package's generator with a 10% / 90% split (order of two motifs, 24 steps,
 ``class_weight="balanced"``, with the focal loss (with and without class
 weights) and with ``decision_threshold="auto"`` (chosen on the early-stopping
 validation split for balanced accuracy). Held-out balanced accuracy, minority
-recall and ROC AUC over several seeds.
+recall and ROC AUC over several seeds. One record per fit in
+``benchmarks/results/imbalance.jsonl``.
 
     python benchmarks/bench_imbalance.py [--quick] [--threads N] [--seeds 0,1,2,3,4]
 """
@@ -16,7 +17,7 @@ import statistics
 import warnings
 
 import numpy as np
-from _common import Clock, parse_args, print_header, print_table
+from _common import Clock, Results, parse_args, print_header, print_table
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -33,10 +34,10 @@ VARIANTS = {
 
 
 def main() -> None:
-    def add(parser):
-        parser.add_argument("--seeds", default="0,1,2,3,4")
-
-    args = parse_args(__doc__.splitlines()[0], add)
+    args = parse_args(
+        __doc__.splitlines()[0], results="imbalance", seeds="0,1,2,3,4", quick_seeds="0,1"
+    )
+    results = Results(args)
     print_header("Imbalance: class weights, focal loss, tuned threshold", args)
     n = 300 if args.quick else 1000
     X, y = make_sequence_classification(
@@ -49,11 +50,10 @@ def main() -> None:
         random_state=0,
     )
     train, test = train_test_split(np.arange(n), test_size=0.3, stratify=y, random_state=0)
-    seeds = [0, 1] if args.quick else [int(s) for s in args.seeds.split(",")]
     rows = []
     for name, params in VARIANTS.items():
         bacc, recall, auc, cpu = [], [], [], []
-        for seed in seeds:
+        for seed in args.seeds:
             clf = SeqAttentionClassifier(
                 **params, max_epochs=3 if args.quick else 200, random_state=seed
             )
@@ -65,11 +65,25 @@ def main() -> None:
             recall.append(recall_score(y[test], pred, pos_label=0))
             auc.append(roc_auc_score(y[test], clf.predict_proba(X[test])[:, 1]))
             cpu.append(clock.cpu)
+            results.write(
+                {
+                    "variant": name,
+                    "params": params,
+                    "seed": seed,
+                    "balanced_accuracy": bacc[-1],
+                    "minority_recall": recall[-1],
+                    "roc_auc": auc[-1],
+                    "epochs": clf.n_iter_,
+                    "fit_cpu_s": cpu[-1],
+                    "n_train": len(train),
+                    "n_test": len(test),
+                }
+            )
             print(f"<!-- {name} seed {seed}: {bacc[-1]:.3f} -->", flush=True)
         rows.append(
             {
                 "variant": name,
-                "seeds": len(seeds),
+                "seeds": len(args.seeds),
                 "balanced accuracy": f"{statistics.fmean(bacc):.3f} ± {statistics.stdev(bacc):.3f}",
                 "min": min(bacc),
                 "minority recall": statistics.fmean(recall),

@@ -4,9 +4,10 @@ Seed shape (1024 x 100 x 136) and the reference user's model. Lengths uniform
 in 20..100, post-padded to 100, against every sequence of length 100; training
 batches grouped by length (``bucket_by_length=True``) or drawn at random. Then
 bfloat16 autocast on and off: epoch time, and held-out balanced accuracy of the
-estimator's defaults on the synthetic order task.
+estimator's defaults on the synthetic order task. Table rows are appended to
+``benchmarks/results/lengths.jsonl``.
 
-    python benchmarks/bench_lengths.py [--quick] [--threads N]
+    python benchmarks/bench_lengths.py [--quick] [--threads N] [--part all|time|accuracy]
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 from _common import (
+    Results,
     fit_timed,
     interleave,
     medians,
     parse_args,
     print_header,
-    print_table,
     seed_estimator,
 )
 from sklearn.metrics import balanced_accuracy_score
@@ -30,7 +31,7 @@ from sklearn_seqattn._batching import LengthBatchSampler, SequenceDataset
 from sklearn_seqattn.datasets import make_sequence_classification
 
 N_TIMESTEPS, N_FEATURES = 100, 136
-# A level that the defaults learn (see bench_defaults.py).
+# A level that the defaults learn (docs/benchmarks.md, sections 2 and 6).
 ACCURACY_SIGNAL, ACCURACY_EPOCHS = 1.5, 35
 
 
@@ -74,7 +75,8 @@ def main():
             "--part", choices=("all", "time", "accuracy"), default="all", help="what to run"
         )
 
-    args = parse_args(__doc__.splitlines()[0], add)
+    args = parse_args(__doc__.splitlines()[0], add, results="lengths")
+    results = Results(args)
     n_samples = 256 if args.quick else 1024
     epochs = 2 if args.quick else 3
     rounds = 2 if args.quick else 4
@@ -89,12 +91,12 @@ def main():
     )
 
     if args.part in ("all", "time"):
-        timing_tables(X_full, y_full, X_var, y_var, epochs, rounds)
+        timing_tables(results, X_full, y_full, X_var, y_var, epochs, rounds)
     if args.part in ("all", "accuracy"):
-        accuracy_table(args)
+        accuracy_table(results, args)
 
 
-def timing_tables(X_full, y_full, X_var, y_var, epochs, rounds):
+def timing_tables(results: Results, X_full, y_full, X_var, y_var, epochs, rounds):
     rows = []
     for batch_size in (32, 128):
         variants = {
@@ -128,7 +130,7 @@ def timing_tables(X_full, y_full, X_var, y_var, epochs, rounds):
                     "steps computed (share of padded)": shares[name],
                 }
             )
-    print_table(rows, caption="Epoch time, estimator (autocast off)")
+    results.table(rows, caption="Epoch time, estimator (autocast off)")
 
     rows = []
     for batch_size in (32, 128):
@@ -154,10 +156,10 @@ def timing_tables(X_full, y_full, X_var, y_var, epochs, rounds):
                     "vs fp32, wall": t[name][0] / t["autocast=False"][0],
                 }
             )
-    print_table(rows, caption="bfloat16 autocast, lengths 20..100, bucketed")
+    results.table(rows, caption="bfloat16 autocast, lengths 20..100, bucketed")
 
 
-def accuracy_table(args):
+def accuracy_table(results: Results, args):
     """Accuracy with and without autocast: the estimator's defaults, same data and seeds."""
     n_acc = 400 if args.quick else 1600
     seeds = (0,) if args.quick else (0, 1)
@@ -170,8 +172,8 @@ def accuracy_table(args):
     for seed in seeds:
         row = {"seed": seed}
         for flag in (False, True):
-            # Fixed epochs: with early stopping, autocast=True fails in the per-epoch
-            # validation score (skorch cannot turn bfloat16 outputs into numpy).
+            # Fixed epochs, as first measured: early stopping then failed under autocast
+            # (skorch could not turn bfloat16 outputs into numpy; fixed since, section 8).
             est = SeqAttentionClassifier(
                 autocast=flag, early_stopping=False, max_epochs=ACCURACY_EPOCHS, random_state=seed
             )
@@ -183,7 +185,7 @@ def accuracy_table(args):
             row[f"{label} epochs"] = len(epochs)
             row[f"{label} CPU per epoch (s)"] = cpu / len(epochs)
         rows.append(row)
-    print_table(
+    results.table(
         rows,
         caption=(
             f"Held-out balanced accuracy, synthetic order task ({len(y_tr)} train / {len(y_te)} "

@@ -13,7 +13,9 @@ accuracy, fit CPU time and chance-level warnings with ``downsample=1`` and
 ``"auto"`` (a factor 2). (At T = 1,000 and strength 1.5, 300 training
 sequences, both stayed at chance on every seed within 40 epochs.)
 
-    python benchmarks/bench_long.py [--quick] [--part 1|2]
+Table rows are appended to ``benchmarks/results/long.jsonl``.
+
+    python benchmarks/bench_long.py [--quick] [--part 1|2] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+import numpy as np
+from _common import Clock, Results, fit_timed, parse_args, peak_rss_mib, print_header
+from sklearn.metrics import balanced_accuracy_score
+
+from sklearn_seqattn import ChanceLevelWarning, SeqAttentionClassifier
+from sklearn_seqattn.datasets import make_event_order_classification
 
 
 def long_task(n_samples: int, n_timesteps: int, strength: float = 1.5):
     """Event-order sequences of lengths T/2..T, 16 features, two 20-step events."""
-    from sklearn_seqattn.datasets import make_event_order_classification
-
     return make_event_order_classification(
         n_samples=n_samples,
         n_timesteps=n_timesteps,
@@ -45,11 +49,6 @@ def long_task(n_samples: int, n_timesteps: int, strength: float = 1.5):
 
 
 def timing_worker(n_timesteps: int, downsample) -> dict:
-    sys.path.insert(0, str(HERE))
-    from _common import fit_timed, peak_rss_mib
-
-    from sklearn_seqattn import SeqAttentionClassifier
-
     X, y = long_task(128, n_timesteps)
     est = SeqAttentionClassifier(
         downsample=downsample,
@@ -65,76 +64,80 @@ def timing_worker(n_timesteps: int, downsample) -> dict:
     return {"epoch_cpu": epochs[-1][1], "peak_mib": peak_rss_mib(), "factor": est.downsample_}
 
 
-def part1(quick: bool) -> None:
-    lengths = (500, 1000) if quick else (500, 1000, 2000, 4000)
-    print("| T | downsample | factor | epoch CPU (s) | peak RSS (MiB) |\n|---|---|---|---|---|")
+def part1(args, results: Results) -> None:
+    lengths = (500, 1000) if args.quick else (500, 1000, 2000, 4000)
+    rows = []
     for n_timesteps in lengths:
         for downsample in (1, "auto"):
-            cmd = [sys.executable, __file__, "--worker", str(n_timesteps), str(downsample)]
-            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            # A fresh process per run: its peak memory is this run's alone.
+            cmd = [sys.executable, __file__, "--threads", str(args.threads)]
+            cmd += ["--worker", str(n_timesteps), str(downsample)]
+            env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(
-                f"| {n_timesteps} | {downsample} | {r['factor']} | {r['epoch_cpu']:.2f} | "
-                f"{r['peak_mib']:.0f} |"
+            rows.append(
+                {
+                    "T": n_timesteps,
+                    "downsample": downsample,
+                    "factor": r["factor"],
+                    "epoch CPU (s)": r["epoch_cpu"],
+                    "peak RSS (MiB)": r["peak_mib"],
+                }
             )
+    results.table(rows, caption="128 sequences of lengths T/2..T, 16 features, batch 32")
 
 
-def part2(quick: bool) -> None:
-    import time
-
-    import numpy as np
-    import torch
-    from sklearn.metrics import balanced_accuracy_score
-
-    from sklearn_seqattn import ChanceLevelWarning, SeqAttentionClassifier
-
-    torch.set_num_threads(1)
-    n_timesteps = 300 if quick else 500
+def part2(args, results: Results) -> None:
+    n_timesteps = 300 if args.quick else 500
     X, y = long_task(600, n_timesteps, strength=2.5)
-    seeds = (0,) if quick else (0, 1, 2)
-    print(
-        "| downsample | factor | balanced accuracy (mean ± sd) | per seed | fit CPU (s) "
-        "| fits warned (ChanceLevelWarning) |"
-    )
-    print("|---|---|---|---|---|---|")
+    rows = []
     for downsample in (1, "auto"):
         scores, cpu, factor, warned = [], [], None, 0
-        for seed in seeds:
+        for seed in args.seeds:
             est = SeqAttentionClassifier(
-                downsample=downsample, max_epochs=10 if quick else 50, random_state=seed
+                downsample=downsample, max_epochs=10 if args.quick else 50, random_state=seed
             )
-            start = time.process_time()
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, Clock() as clock:
                 warnings.simplefilter("always")
                 est.fit(X[:450], y[:450])
-            cpu.append(time.process_time() - start)
+            cpu.append(clock.cpu)
             warned += any(issubclass(w.category, ChanceLevelWarning) for w in caught)
             factor = est.downsample_
             scores.append(balanced_accuracy_score(y[450:], est.predict(X[450:])))
-        print(
-            f"| {downsample} | {factor} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
-            f"{', '.join(f'{s:.3f}' for s in scores)} | {np.median(cpu):.0f} | "
-            f"{warned}/{len(seeds)} |"
+        rows.append(
+            {
+                "downsample": downsample,
+                "factor": factor,
+                "balanced accuracy (mean ± sd)": f"{np.mean(scores):.3f} ± {np.std(scores):.3f}",
+                "per seed": ", ".join(f"{s:.3f}" for s in scores),
+                "fit CPU (s)": float(np.median(cpu)),
+                "fits warned (ChanceLevelWarning)": f"{warned}/{len(args.seeds)}",
+            }
         )
+    results.table(
+        rows,
+        caption=f"Event order at T = {n_timesteps} (strength 2.5), 450 train / 150 test",
+        seeds=args.seeds,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("1", "2"))
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    def add(parser):
+        parser.add_argument("--part", choices=("1", "2"), help="run one part only")
+        parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+
+    args = parse_args(__doc__.splitlines()[0], add, results="long", seeds="0,1,2", quick_seeds="0")
     if args.worker:
         n_timesteps, downsample = int(args.worker[0]), args.worker[1]
         downsample = downsample if downsample == "auto" else int(downsample)
         print(json.dumps(timing_worker(n_timesteps, downsample)))
         return
+    results = Results(args)
+    print_header("Long sequences: epoch time, memory and accuracy against the length", args)
     if args.part in (None, "1"):
-        part1(args.quick)
+        part1(args, results)
     if args.part in (None, "2"):
-        print()
-        part2(args.quick)
+        part2(args, results)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ gather: the backward direction can read the batch flipped in time
 (``_flipped``) or both directions can run as one fused bidirectional call on
 the same weights (``_fused``, what a GPU uses). Forward + backward of one
 layer, batch 128, 100 steps, at the seed model's widths (32 units, inputs 32
-and 64) and at 64 units; CPU time, rounds interleaved, medians.
+and 64) and at 64 units; CPU time, rounds interleaved, medians. Table rows are
+appended to ``benchmarks/results/lstm-paths.jsonl``.
 
     python benchmarks/bench_lstm_paths.py [--quick] [--threads N]
 """
@@ -14,13 +15,14 @@ and 64) and at 64 units; CPU time, rounds interleaved, medians.
 from __future__ import annotations
 
 import torch
-from _common import interleave, median, parse_args, print_header, print_table, timed
+from _common import Results, interleave, median, parse_args, print_header, timed
 
 from sklearn_seqattn._module import MaskedBiLSTM
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], results="lstm-paths")
+    results = Results(args)
     print_header("BiLSTM layer paths on the CPU", args)
     repeats, rounds = (2, 2) if args.quick else (5, 7)
     rows = []
@@ -54,7 +56,7 @@ def main() -> None:
                     "vs masked": cpu * repeats / base,
                 }
             )
-    print_table(rows)
+    results.table(rows, caption="Forward + backward of one layer, batch 128, 100 steps")
 
 
 if __name__ == "__main__":

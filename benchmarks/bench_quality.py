@@ -25,11 +25,11 @@ pooling looks at the planted events: the mean over test samples of the
 pooling weight on event steps divided by their share of the real steps
 (1 = chance).
 
-Every run (task, model, preset, seed) is appended as one JSON line to
-``--out`` as soon as it ends, so long runs can be split over invocations;
-``--report`` prints the tables of everything recorded so far (the latest
-record of each task, model, preset and seed). Presets live in ``CONFIGS``;
-``--config-json`` adds ad-hoc ones.
+Every run (task, model, preset, seed) is appended as one record to ``--out``
+(default ``benchmarks/results/quality.jsonl``) as soon as it ends, so long runs
+can be split over invocations; ``--report`` prints the tables of everything
+recorded so far (the latest record of each task, model, preset and seed).
+Presets live in ``CONFIGS``; ``--config-json`` adds ad-hoc ones.
 
     python benchmarks/bench_quality.py [--quick] [--threads N] [--data NAME|GROUP,...]
         [--configs NAME,...] [--config-json '{"name": {"lr": 1e-3}}'] [--seeds 0,1,2,3,4]
@@ -38,7 +38,7 @@ record of each task, model, preset and seed). Presets live in ``CONFIGS``;
 ``--quick`` (smoke run, about 2 minutes): synthetic sets of 300 samples (same
 split proportions), aeon sets cut to at most 60 train / 200 test samples
 (stratified), ``max_epochs=3`` merged into every preset, seeds 0 and 1,
-results in ``benchmarks/results/quality-quick.jsonl`` unless ``--out`` says
+records in ``benchmarks/results/quality-quick.jsonl`` unless ``--out`` says
 otherwise.
 
 Needs the ``benchmarks`` extra: ``pip install sklearn-seqattn[benchmarks]``.
@@ -46,9 +46,7 @@ Needs the ``benchmarks`` extra: ``pip install sklearn-seqattn[benchmarks]``.
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
 import statistics
 import warnings
 from collections import defaultdict
@@ -57,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import Clock, parse_args, print_header, print_table, provenance
+from _common import Clock, Results, parse_args, print_header, print_table, read_records
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
@@ -76,7 +74,6 @@ from sklearn_seqattn.datasets import (
 # Named presets of our classifier; {} is the package's defaults.
 CONFIGS = {
     "defaults": {},
-    # The defaults before the learning-quality changes, for comparison.
     # The translation of the reference Keras model that docs/user_guide/keras.rst gives.
     "keras translation": {
         "dense_units": 32,
@@ -89,8 +86,7 @@ CONFIGS = {
         "class_weight": "balanced",
     },
     "n_init=3": {"n_init": 3},
-    # The defaults before n_conv_layers, input_dropout and early_stopping became "auto"
-    # (records in results/quality-fixed-front-end.jsonl are those runs, relabelled).
+    # The defaults before n_conv_layers, input_dropout and early_stopping became "auto".
     "fixed front end": {"n_conv_layers": 0, "input_dropout": 0.2, "early_stopping": True},
     # The defaults before the model-family work (2026-12-05), for steps of at most 3
     # features: three plain convolutions, a constant rate, the last weights kept.
@@ -102,6 +98,7 @@ CONFIGS = {
     "multiscale front end": {"front_end": "multiscale"},
     "n_attention_layers=2": {"n_attention_layers": 2},
     "input_noise=0.5": {"input_noise": 0.5},
+    # The defaults before the learning-quality changes (2026-12-02), for comparison.
     "previous defaults": {
         "standardize": False,
         "downsample": 1,
@@ -113,7 +110,6 @@ CONFIGS = {
     },
 }
 
-RESULTS = Path(__file__).parent / "results"
 OURS, ROCKET, BINNED = "SeqAttentionClassifier", "MiniRocket", "binned means + LR"
 # Time bins of the binned-means baseline (each sequence's own real steps cut in 5).
 N_BINS = 5
@@ -391,14 +387,6 @@ def models(args, configs: dict) -> list[tuple[str, str, dict]]:
     return out
 
 
-def append_record(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(record, default=repr) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def warm_up(rocket: bool) -> tuple[float, float]:
     """One-off costs kept out of the timings: numba's compilation, torch's first fit."""
     rng = np.random.default_rng(0)
@@ -425,7 +413,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
         f"{torch_s:.1f} s (wall).\n",
         flush=True,
     )
-    origin = provenance()
+    results = Results(args)
     for name in tasks:
         task = load_task(name, args.quick, args.data_seed)
         print(
@@ -455,13 +443,9 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
                     "metrics": metrics,
                     "n_train": len(task.y_train),
                     "n_test": len(task.y_test),
-                    "quick": args.quick,
-                    "threads": args.threads,
                     "data_seed": args.data_seed,
-                    "time": datetime.datetime.now().isoformat(timespec="seconds"),
-                    **origin,
                 }
-                append_record(args.out, record)
+                results.write(record)
                 print(
                     f"<!-- {name} | {model} {config} | seed {seed}: balanced accuracy "
                     f"{metrics['balanced_accuracy']:.3f}, fit {metrics['fit_wall_s']:.1f} s -->",
@@ -471,14 +455,11 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
 
 
 # ---------------------------------------------------------------------------- report
-def read_records(path: Path) -> list[dict]:
+def latest_records(path: Path) -> list[dict]:
     """The latest record of each (task, model, config, seed), in first-seen order."""
     latest = {}
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                latest[(r["task"], r["model"], r["config"], r["seed"])] = r
+    for r in read_records(path):
+        latest[(r["task"], r["model"], r["config"], r["seed"])] = r
     return list(latest.values())
 
 
@@ -518,7 +499,7 @@ def report(path: Path, tasks: list[str] | None = None) -> None:
     if not path.exists():
         print(f"No records: {path} does not exist.\n")
         return
-    records = read_records(path)
+    records = latest_records(path)
     by_task: dict[str, dict] = defaultdict(lambda: defaultdict(list))
     for r in records:
         if tasks is None or r["task"] in tasks:
@@ -626,33 +607,22 @@ def main():
         parser.add_argument(
             "--config-json", default=None, help='extra presets: \'{"name": {"lr": 1e-3}}\''
         )
-        parser.add_argument(
-            "--seeds", default=None, help="model seeds (default: 0,1,2,3,4; quick: 0,1)"
-        )
         parser.add_argument("--no-minirocket", action="store_true", help="skip MiniRocket")
         parser.add_argument(
             "--data-seed", type=int, default=0, help="seed of the synthetic data (default: 0)"
         )
-        parser.add_argument(
-            "--out",
-            type=Path,
-            default=None,
-            help="JSONL file of runs (default: benchmarks/results/quality.jsonl, "
-            "quality-quick.jsonl with --quick)",
-        )
         parser.add_argument("--report", action="store_true", help="only print the tables of --out")
 
-    args = parse_args(__doc__.splitlines()[0], add)
-    if args.out is None:
-        args.out = RESULTS / ("quality-quick.jsonl" if args.quick else "quality.jsonl")
+    args = parse_args(
+        __doc__.splitlines()[0], add, results="quality", seeds="0,1,2,3,4", quick_seeds="0,1"
+    )
     tasks = select_tasks(args.data)
     if args.report:
         print_header("Learning quality: report", args)
-        print(f"Records: {args.out}\n")
         report(args.out, None if args.data == "all" else tasks)
         return
     configs = parse_configs(args)
-    seeds = [int(s) for s in (args.seeds or ("0,1" if args.quick else "0,1,2,3,4")).split(",")]
+    seeds = args.seeds
     print_header("Learning quality: SeqAttentionClassifier against MiniRocket", args)
     print(
         f"Tasks: {', '.join(tasks)}. Presets: "

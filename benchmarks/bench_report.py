@@ -26,7 +26,7 @@ Three parts (``--parts``, comma-separated):
   gradients of 100 sequences.
 
 Every record is appended to ``--out`` (default
-``benchmarks/results/report.jsonl``) with the commit and package versions.
+``benchmarks/results/report.jsonl``) with the commit, package versions and machine.
 
     python benchmarks/bench_report.py [--quick] [--parts verdicts,attribution,cost]
         [--seeds 0,1,2,3,4] [--scenarios NAME,...] [--out FILE]
@@ -35,15 +35,13 @@ Every record is appended to ``--out`` (default
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from _common import Clock, parse_args, print_header, print_table, provenance
+from _common import Clock, Results, parse_args, print_header, print_table
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
@@ -51,7 +49,6 @@ from sklearn_seqattn import SeqAttentionClassifier, fit_report, relevance
 from sklearn_seqattn.datasets import make_event_order_classification, make_sequence_classification
 from sklearn_seqattn.inspection import relevance_by_feature, relevance_by_step
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("verdicts", "attribution", "cost")
 # Steps of the slow contour counted as "planted": where |sin| is this close to its peak.
 PEAK = 0.7
@@ -171,8 +168,9 @@ SCENARIOS = {
         300,
         {"dense_units": 8, "lstm_units": 8, "max_epochs": 5, "weight_decay": 100.0},
     ),
-    "1 unit, 3 epochs (the brief's setting)": Scenario(
-        "underfitting",
+    # So small and so briefly trained that it predicts one class: rule 1 (collapsed) holds.
+    "1 unit, 3 epochs": Scenario(
+        "collapsed",
         "n_conv_layers=0, lstm_units=1, max_epochs=3 on the slow contour",
         _contour(400),
         300,
@@ -223,7 +221,7 @@ SCENARIOS = {
 }
 
 
-def run_verdicts(args, seeds, origin, out) -> list[dict]:
+def run_verdicts(args, seeds, results: Results) -> list[dict]:
     names = list(SCENARIOS) if args.scenarios is None else args.scenarios.split(",")
     records = []
     for name in names:
@@ -258,7 +256,7 @@ def run_verdicts(args, seeds, origin, out) -> list[dict]:
                 "n_train": n,
                 "n_val": len(y) - n,
             }
-            _append(out, record, origin, args)
+            results.write(record)
             records.append(record)
             print(
                 f"<!-- {name} seed {seed}: {report.verdict} (val {report.balanced_accuracy:.3f}"
@@ -326,7 +324,7 @@ def _share(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (values * mask).sum(axis=1) / np.where(total > 0, total, 1.0)
 
 
-def run_attribution(args, seeds, origin, out) -> list[dict]:
+def run_attribution(args, seeds, results: Results) -> list[dict]:
     records = []
     for task in ("motif-order", "event-order", "slow-contour"):
         for seed in seeds:
@@ -378,7 +376,7 @@ def run_attribution(args, seeds, origin, out) -> list[dict]:
                 "ig_cpu_s": ig_clock.cpu,
                 "n_val": len(val),
             }
-            _append(out, record, origin, args)
+            results.write(record)
             records.append(record)
             print(f"<!-- {task} seed {seed}: {json.dumps(_rounded(record))} -->", flush=True)
     rows = []
@@ -412,7 +410,7 @@ def run_attribution(args, seeds, origin, out) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------- cost
-def run_cost(args, origin, out) -> dict:
+def run_cost(args, results: Results) -> dict:
     n, t, f = (300, 50, 136) if args.quick else (2000, 100, 136)
     X, y = make_sequence_classification(
         n_samples=n, n_timesteps=t, n_features=f, weights=[0.28, 0.72], random_state=0
@@ -440,7 +438,7 @@ def run_cost(args, origin, out) -> dict:
         "ig_100_cpu_s": ig_clock.cpu,
         "verdict": report.verdict,
     }
-    _append(out, record, origin, args)
+    results.write(record)
     epoch = fit_clock.cpu / max(clf.n_iter_, 1)
     rows = [
         {
@@ -481,49 +479,35 @@ def _rounded(record: dict) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in record.items()}
 
 
-def _append(out: Path, record: dict, origin: dict, args) -> None:
-    record = {
-        **record,
-        **origin,
-        "quick": bool(args.quick),
-        "threads": args.threads,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, default=float) + "\n")
-
-
 def main():
     def add(parser):
         parser.add_argument("--parts", default=",".join(PARTS), help="parts to run")
-        parser.add_argument("--seeds", default=None, help="seeds (default: 0,1,2,3,4)")
         parser.add_argument(
-            "--attribution-seeds", default=None, help="seeds of the attribution part (0,1,2,3,4)"
+            "--attribution-seeds",
+            default=None,
+            help="seeds of the attribution part (default: 0,1,2,3,4; 0 with --quick)",
         )
         parser.add_argument("--scenarios", default=None, help="verdict scenarios (default: all)")
-        parser.add_argument("--out", type=Path, default=None, help="JSONL file of records")
 
-    args = parse_args(__doc__.splitlines()[0], add)
-    if args.out is None:
-        args.out = RESULTS / ("report-quick.jsonl" if args.quick else "report.jsonl")
+    args = parse_args(
+        __doc__.splitlines()[0], add, results="report", seeds="0,1,2,3,4", quick_seeds="0"
+    )
     parts = args.parts.split(",")
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise SystemExit(f"--parts: unknown {unknown}; choose from {PARTS}")
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2,3,4")).split(",")]
     attribution_seeds = [
         int(s) for s in (args.attribution_seeds or ("0" if args.quick else "0,1,2,3,4")).split(",")
     ]
-    origin = provenance()
+    results = Results(args)
     print_header("The fit report: verdicts, attribution, cost", args)
     with Clock() as total:
         if "verdicts" in parts:
-            run_verdicts(args, seeds, origin, args.out)
+            run_verdicts(args, args.seeds, results)
         if "attribution" in parts:
-            run_attribution(args, attribution_seeds, origin, args.out)
+            run_attribution(args, attribution_seeds, results)
         if "cost" in parts:
-            run_cost(args, origin, args.out)
+            run_cost(args, results)
     print(f"Records appended to {args.out}. Total wall {total.wall:.0f} s, CPU {total.cpu:.0f} s.")
 
 

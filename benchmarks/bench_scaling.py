@@ -3,7 +3,8 @@
 The estimator configured as the reference user's model (batch 32, every step
 real), one parameter varied at a time. Epoch time should be linear in the
 number of samples and of steps; in the LSTM width it follows the FLOPs once
-the matrices are large enough to keep the core busy.
+the matrices are large enough to keep the core busy. Table rows are appended
+to ``benchmarks/results/scaling.jsonl``.
 
     python benchmarks/bench_scaling.py [--quick] [--threads N]
 """
@@ -14,12 +15,12 @@ import functools
 
 import numpy as np
 from _common import (
+    Results,
     fit_timed,
     interleave,
     medians,
     parse_args,
     print_header,
-    print_table,
     seed_estimator,
 )
 from bench_flops import analytic_flops
@@ -48,7 +49,8 @@ def linear_fit(x, t) -> tuple[float, float, float]:
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], results="scaling")
+    results = Results(args)
     epochs = 2
     rounds = 1 if args.quick else 2
     scale = 8 if args.quick else 1
@@ -87,12 +89,14 @@ def main():
                 row["FLOPs / (FLOPs at 16)"] = flops / flops0
                 row["achieved GFLOP/s"] = flops * base["n_samples"] / t[v][1] / 1e9
             rows.append(row)
-        print_table(
+        results.table(
             rows,
             caption=(
                 f"Varying {param}: linear fit CPU = {intercept:.3f} + {slope:.4g} x {param}, "
                 f"R^2 = {r2:.4f}"
             ),
+            varied=param,
+            fit={"intercept": intercept, "slope": slope, "r2": r2},
         )
 
 

@@ -5,7 +5,8 @@ reference user's model (3 x Dense(32) -> 2 x BiLSTM(32) -> attention pooling),
 AdamW, weighted cross-entropy, gradient clipping, batches of 32 and 128.
 Reports training and inference samples/s, the estimator's overhead, peak memory
 (each variant in a fresh process) and, for reference, the LSTM run through
-``pack_padded_sequence`` or as a fused padded ``nn.LSTM``.
+``pack_padded_sequence`` or as a fused padded ``nn.LSTM``. Table rows are
+appended to ``benchmarks/results/throughput.jsonl``.
 
     python benchmarks/bench_throughput.py [--quick] [--threads N]
 """
@@ -20,6 +21,7 @@ import torch
 from _common import (
     Clock,
     PlainLoop,
+    Results,
     current_rss_mib,
     fit_timed,
     interleave,
@@ -27,7 +29,6 @@ from _common import (
     parse_args,
     peak_rss_mib,
     print_header,
-    print_table,
     seed_estimator,
     seed_module,
     timed,
@@ -173,6 +174,7 @@ def main():
     args = parse_args(
         __doc__.splitlines()[0],
         lambda p: p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS),
+        results="throughput",
     )
     if args.memory_child:
         variant, batch_size, n_samples = args.memory_child
@@ -182,6 +184,7 @@ def main():
     epochs = 2 if args.quick else 3
     rounds = 2 if args.quick else 5
     batch_sizes = (32, 128)
+    results = Results(args)
     print_header("Throughput: estimator vs plain torch loop", args)
     print(
         f"Data: {n_samples} x {N_TIMESTEPS} x {N_FEATURES}, every step real. "
@@ -228,9 +231,9 @@ def main():
                     ),
                 }
             )
-    print_table(train_rows, caption="Training")
-    print_table(predict_rows, caption="Inference (whole data set, eval mode)")
-    print_table(
+    results.table(train_rows, caption="Training")
+    results.table(predict_rows, caption="Inference (whole data set, eval mode)")
+    results.table(
         memory_rows(args, n_samples, batch_sizes),
         caption="Peak memory: one fit of 1 epoch + predict_proba, each in a fresh process",
     )
@@ -257,7 +260,7 @@ def main():
                         "vs ours, CPU": t[name][1] / t["ours"][1],
                     }
                 )
-    print_table(
+    results.table(
         rows,
         caption=(
             "Reference: masked BiLSTM (ours: backward direction reversed within length) vs "

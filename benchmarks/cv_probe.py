@@ -2,13 +2,16 @@
 
 3-fold stratified CV of the official training split, 2 seeds (6 fits per
 cell): balanced accuracy mean, sd and worst fold, CPU seconds per fit, one
-JSON line per data set and configuration.
+record per data set and configuration, appended to ``--out`` (default
+``benchmarks/results/cv-probe.jsonl``). ``--round`` and ``--note`` label a
+round of probes in its records.
 
-    python benchmarks/cv_probe.py GunPoint,ArrowHead '{"name": {"param": value}, ...}' [0,1]
+    python benchmarks/cv_probe.py --data GunPoint,ArrowHead
+        --configs '{"name": {"param": value}, ...}' [--seeds 0,1] [--round N] [--note TEXT]
 
-The optional third argument lists the seeds (default 0,1). Unequal-length sets
-(JapaneseVowels, PickupGestureWiimoteZ) are passed as lists of ``(T_i, channels)``
-arrays. The pseudo-parameter ``"average_epochs_after": k`` is not the
+``--quick``: seed 0, ``max_epochs=3`` merged into every configuration.
+Unequal-length sets (JapaneseVowels, PickupGestureWiimoteZ) are passed as lists
+of ``(T_i, channels)`` arrays. The pseudo-parameter ``"average_epochs_after": k`` is not the
 classifier's: it adds a callback that replaces the final weights (and batch-norm
 running estimates) by their mean over the epochs after ``k`` (stochastic weight
 averaging with a constant learning rate), for fits without a validation split.
@@ -24,21 +27,17 @@ members' mean score alone, a paired baseline on the same folds.
 from __future__ import annotations
 
 import json
-import sys
-import time
 import warnings
 
 import numpy as np
 import torch
-from _common import provenance
+from _common import Clock, Results, parse_args, print_header, print_table
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
-
-SEEDS = (0, 1)
 
 
 class AverageLastEpochs(Callback):
@@ -97,7 +96,7 @@ def _take(X, rows):
     return [X[i] for i in rows] if isinstance(X, list) else X[rows]
 
 
-def probe(name: str, params: dict, seeds=SEEDS) -> dict:
+def probe(name: str, params: dict, seeds: list[int]) -> dict:
     X, y = load_classification(name, split="train")
     if isinstance(X, list):  # unequal lengths: (channels, T_i) each
         X = [np.asarray(x, dtype=np.float32).T for x in X]
@@ -112,9 +111,9 @@ def probe(name: str, params: dict, seeds=SEEDS) -> dict:
             probas = []
             for member in range(n_members):
                 est = _estimator(params, seed + 100 * member)
-                start = time.process_time()
-                est.fit(X_train, y[train])
-                cpu += time.process_time() - start
+                with Clock() as clock:
+                    est.fit(X_train, y[train])
+                cpu += clock.cpu
                 n_fits += 1
                 singles.append(balanced_accuracy_score(y[valid], est.predict(X_valid)))
                 if n_members > 1:
@@ -136,22 +135,47 @@ def probe(name: str, params: dict, seeds=SEEDS) -> dict:
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-    configs = json.loads(sys.argv[2])
-    origin = provenance()
-    seeds = tuple(int(s) for s in sys.argv[3].split(",")) if len(sys.argv) > 3 else SEEDS
-    for name in sys.argv[1].split(","):
-        for config, params in configs.items():
-            record = {
-                "data": name,
-                "config": config,
-                **probe(name, params, seeds),
-                "params": params,
-                "seeds": list(seeds),
-                **origin,
-            }
-            print(json.dumps(record), flush=True)
+    def add(parser):
+        parser.add_argument("--data", required=True, help="aeon data sets, comma-separated")
+        parser.add_argument(
+            "--configs",
+            required=True,
+            help='configurations as JSON: \'{"name": {"param": value}, ...}\'',
+        )
+        parser.add_argument("--round", type=int, default=None, help="round the probes belong to")
+        parser.add_argument("--note", default=None, help="a note stored with every record")
+
+    args = parse_args(
+        __doc__.splitlines()[0], add, results="cv-probe", seeds="0,1", quick_seeds="0"
+    )
+    configs = json.loads(args.configs)
+    if not isinstance(configs, dict) or not all(isinstance(v, dict) for v in configs.values()):
+        raise SystemExit('--configs must map names to parameter dicts: {"name": {...}}')
+    labels = {k: v for k, v in (("round", args.round), ("note", args.note)) if v is not None}
+    results = Results(args, **labels)
+    print_header("Configurations by cross-validation on aeon training splits", args)
+    rows = []
+    with warnings.catch_warnings():
+        # Hundreds of fits on tiny folds: their warnings would bury the results.
+        warnings.simplefilter("ignore")
+        for name in args.data.split(","):
+            for config, params in configs.items():
+                run = {**params, "max_epochs": 3} if args.quick else params
+                record = {
+                    "data": name,
+                    "config": config,
+                    **probe(name, run, args.seeds),
+                    "params": params,
+                    "seeds": args.seeds,
+                }
+                results.write(record)
+                print(f"<!-- {json.dumps(record)} -->", flush=True)
+                rows.append(record)
+    print_table(
+        rows,
+        ["data", "config", "mean", "sd", "min", "cpu_per_fit"],
+        caption=f"Balanced accuracy over 3 folds x seeds {args.seeds} of each training split",
+    )
 
 
 if __name__ == "__main__":
