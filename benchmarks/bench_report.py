@@ -169,7 +169,7 @@ SCENARIOS = {
         {"dense_units": 8, "lstm_units": 8, "max_epochs": 5, "weight_decay": 100.0},
     ),
     # So small and so briefly trained that it predicts one class: rule 1 (collapsed) holds.
-    "1 unit, 3 epochs": Scenario(
+    "1 unit for 3 epochs": Scenario(
         "collapsed",
         "n_conv_layers=0, lstm_units=1, max_epochs=3 on the slow contour",
         _contour(400),
