@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from scipy import sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, cross_val_predict, cross_val_score
@@ -13,7 +14,7 @@ from sklearn.model_selection import KFold, cross_val_predict, cross_val_score
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, batch_size=16, random_state=0)
+TINY = tiny(batch_size=16)
 TORCH_DIR = str(Path(torch.__file__).parent)
 
 

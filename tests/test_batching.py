@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_array_equal
 from torch.utils.data import DataLoader
 
@@ -101,7 +102,7 @@ def test_a_fitted_model_keeps_no_training_data():
     X, y = make_sequence_classification(
         n_samples=400, n_timesteps=60, n_features=20, event_length=3, random_state=0
     )
-    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=2, random_state=0)
+    clf = SeqAttentionClassifier(**tiny())
     clf.fit(X, y)
     assert clf.net_.train_split is None
     # The weights and the history, not the 1.9 MB of data (nor its validation part).

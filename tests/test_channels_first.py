@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -9,7 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.preprocessing import ChannelsFirst
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, n_init=1, random_state=0)
+TINY = tiny(n_init=1)
 
 
 UNIVARIATE = "2-D X holds univariate sequences (n_samples, n_timesteps): n_features_in_ is 1"

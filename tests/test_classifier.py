@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +16,8 @@ from skorch.callbacks import Callback
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=6, lstm_units=6, max_epochs=2, early_stopping=False, random_state=0)
+# Six units: the two directions' 12 split into n_heads=3 (test_attention_layer_maps).
+TINY = tiny(dense_units=6, lstm_units=6, early_stopping=False)
 
 
 def _time_average(X):

@@ -9,18 +9,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.cli import _parse_params, _parse_value, main
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = [
-    "--param", "lstm_units=4",
-    "--param", "dense_units=4",
-    "--param", "max_epochs=2",
-    "--param", "random_state=0",
-    "--param", "early_stopping=True",
-]  # fmt: skip
+# The table's settings as command-line arguments: --param dense_units=4 --param ...
+TINY = [arg for k, v in tiny(early_stopping=True).items() for arg in ("--param", f"{k}={v}")]
 
 
 @pytest.fixture(scope="module")
@@ -300,15 +296,7 @@ def thresholded_model_dir(data_file, tmp_path_factory):
     from sklearn_seqattn._diagnosis import ChanceLevelWarning
 
     _, X, labels = data_file
-    clf = SeqAttentionClassifier(
-        lstm_units=4,
-        dense_units=4,
-        max_epochs=2,
-        n_conv_layers=0,
-        n_init=1,
-        random_state=0,
-        decision_threshold=0.9,
-    )
+    clf = SeqAttentionClassifier(**tiny(n_conv_layers=0, n_init=1, decision_threshold=0.9))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChanceLevelWarning)  # two epochs learn little
         clf.fit(X, labels)

@@ -1,6 +1,7 @@
 """scikit-learn's common estimator checks on the package's estimators."""
 
 import pytest
+from _helpers import tiny
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -11,19 +12,16 @@ pytestmark = pytest.mark.slow
 # Tiny, fast settings: one table for every estimator. The common checks feed
 # 2-D data, which the package reads as univariate sequences (n_samples, n_timesteps).
 TINY = {
-    SeqAttentionClassifier: dict(
+    SeqAttentionClassifier: tiny(
         # The plain convolutions: the multi-scale front end's float32 convolutions differ
         # by up to 5e-7 between batch sizes, beyond check_methods_subset_invariance's 1e-7
         # (tests/test_model_family.py checks its subset invariance at 1e-5).
         front_end="conv",
         conv_channels=4,
-        dense_units=4,
-        lstm_units=4,
         max_epochs=5,
         lr=0.05,
         batch_size=32,
         early_stopping=False,
-        random_state=0,
     ),
 }
 

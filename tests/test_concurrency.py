@@ -5,6 +5,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_array_equal
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -23,14 +24,14 @@ def fitted(data):
     """Dropout and batch norm everywhere: a mode switch would show in the outputs."""
     X, y = data
     clf = SeqAttentionClassifier(
-        front_end="multiscale",
-        front_end_filters=4,
-        dense_units=8,
-        lstm_units=8,
-        dropout=0.5,
-        max_epochs=2,
-        batch_size=16,
-        random_state=0,
+        **tiny(
+            front_end="multiscale",
+            front_end_filters=4,
+            dense_units=8,
+            lstm_units=8,
+            dropout=0.5,
+            batch_size=16,
+        )
     )
     return clf.fit(X, y)
 
@@ -86,9 +87,7 @@ def test_a_fitted_module_stays_in_evaluation_mode(fitted, data, tmp_path):
 
 def test_predictions_during_a_warm_start_come_from_one_model(data):
     X, y = data
-    clf = SeqAttentionClassifier(
-        dense_units=8, lstm_units=8, max_epochs=2, n_conv_layers=0, random_state=0
-    ).fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(dense_units=8, lstm_units=8, n_conv_layers=0)).fit(X, y)
     before = clf.predict_proba(X)
     clf.set_params(warm_start=True, max_epochs=3)
     seen, done = [], threading.Event()

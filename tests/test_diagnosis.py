@@ -4,12 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import ChanceLevelWarning, FitDiagnosis, SeqAttentionClassifier
 from sklearn_seqattn._diagnosis import diagnose_fit, prior_loss
 
-TINY = dict(dense_units=8, lstm_units=8, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8)
 
 
 def _diagnose(y_true, y_pred, losses=(0.1,), prior=0.69):
@@ -80,7 +81,7 @@ def test_prior_loss_is_the_loss_of_predicting_the_weighted_prior():
 
 def test_forced_collapse_warns_and_reports(seq_data):
     X, y, _ = seq_data
-    clf = SeqAttentionClassifier(**TINY, lr=1e-7, max_epochs=2)
+    clf = SeqAttentionClassifier(**TINY, lr=1e-7)
     with pytest.warns(ChanceLevelWarning, match="did not learn"):
         clf.fit(X, y)
     assert isinstance(clf.fit_diagnosis_, FitDiagnosis)
@@ -97,14 +98,15 @@ def test_the_warning_is_a_convergence_warning_users_can_filter(seq_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        SeqAttentionClassifier(**TINY, lr=1e-7, max_epochs=1).fit(X, y)
+        SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, lr=1e-7).fit(X, y)
 
 
 def test_a_model_that_learned_does_not_warn(seq_data):
     X, y, _ = seq_data
     with warnings.catch_warnings():
         warnings.simplefilter("error", ChanceLevelWarning)
-        clf = SeqAttentionClassifier(**TINY, max_epochs=40, class_weight="balanced").fit(X, y)
+        clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 40}, class_weight="balanced")
+        clf.fit(X, y)
     assert clf.fit_diagnosis_.learned
     assert clf.fit_diagnosis_.balanced_accuracy > 0.8
 
@@ -112,7 +114,7 @@ def test_a_model_that_learned_does_not_warn(seq_data):
 def test_without_early_stopping_the_verdict_uses_the_training_data(seq_data):
     X, y, _ = seq_data
     with pytest.warns(ChanceLevelWarning):
-        clf = SeqAttentionClassifier(**TINY, lr=1e-7, max_epochs=1, early_stopping=False)
+        clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, lr=1e-7, early_stopping=False)
         clf.fit(X, y)
     assert clf.fit_diagnosis_.basis == "training"
     assert clf.fit_diagnosis_.n_samples == len(y)
@@ -121,7 +123,7 @@ def test_without_early_stopping_the_verdict_uses_the_training_data(seq_data):
 def test_verdict_survives_save_and_load(seq_data, tmp_path):
     X, y, _ = seq_data
     with pytest.warns(ChanceLevelWarning):
-        clf = SeqAttentionClassifier(**TINY, lr=1e-7, max_epochs=1).fit(X, y)
+        clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, lr=1e-7).fit(X, y)
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "model"))
     assert loaded.fit_diagnosis_ == clf.fit_diagnosis_
 
@@ -143,7 +145,7 @@ def test_inconclusive_fit_does_not_warn(seq_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ChanceLevelWarning)
         clf = SeqAttentionClassifier(
-            **TINY, max_epochs=8, validation_fraction=0.02, early_stopping=True
+            **{**TINY, "max_epochs": 8}, validation_fraction=0.02, early_stopping=True
         ).fit(X, y)
     assert clf.fit_diagnosis_.n_samples == 8
     assert not clf.fit_diagnosis_.failed

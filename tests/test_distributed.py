@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -12,9 +13,7 @@ from sklearn_seqattn.datasets import make_sequence_classification
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 
-TINY = dict(
-    dense_units=4, lstm_units=4, max_epochs=3, batch_size=16, early_stopping=False, random_state=0
-)
+TINY = tiny(max_epochs=3, batch_size=16, early_stopping=False)
 
 # Starts a Dask cluster: seconds per test.
 pytestmark = pytest.mark.slow

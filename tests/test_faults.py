@@ -11,22 +11,14 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(
-    dense_units=4,
-    lstm_units=4,
-    max_epochs=12,
-    batch_size=8,
-    lr=0.05,
-    validation_fraction=0.25,
-    early_stopping=True,
-    random_state=0,
-)
+TINY = tiny(max_epochs=12, batch_size=8, lr=0.05, validation_fraction=0.25, early_stopping=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -9,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_seqattn import SeqAttentionClassifier, SequenceScaler
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=8, lstm_units=8, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def merged():
 @pytest.fixture(scope="module")
 def fitted(merged):
     X, coarse, fine = merged
-    clf = SeqAttentionClassifier(**TINY, max_epochs=12, class_weight="balanced")
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 12}, class_weight="balanced")
     return clf.fit(X, coarse, y_fine=fine)
 
 
@@ -60,7 +61,7 @@ def test_class_probability_is_the_sum_of_its_fine_labels(fitted, merged):
 
 def test_class_weight_is_keyed_by_the_merged_classes(merged):
     X, coarse, fine = merged
-    clf = SeqAttentionClassifier(**TINY, class_weight={"a": 3.0, "b": 1.0}, max_epochs=1)
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}, class_weight={"a": 3.0, "b": 1.0})
     clf.fit(X, coarse, y_fine=fine)
     assert_allclose(clf.class_weight_, [3.0, 1.0])
 
@@ -93,7 +94,7 @@ def test_save_load_and_onnx_keep_the_merge(fitted, merged, tmp_path):
 
 def test_grid_search_in_a_pipeline_splits_y_fine_with_y(merged):
     X, coarse, fine = merged
-    pipe = make_pipeline(SequenceScaler(), SeqAttentionClassifier(**TINY, max_epochs=2))
+    pipe = make_pipeline(SequenceScaler(), SeqAttentionClassifier(**TINY))
     search = GridSearchCV(
         pipe,
         {"seqattentionclassifier__lstm_units": [4, 8]},
@@ -110,6 +111,6 @@ def test_grid_search_in_a_pipeline_splits_y_fine_with_y(merged):
 
 def test_without_y_fine_the_outputs_are_the_classes(merged):
     X, coarse, _ = merged
-    clf = SeqAttentionClassifier(**TINY, max_epochs=1).fit(X, coarse)
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 1}).fit(X, coarse)
     assert_array_equal(clf.fine_classes_, clf.classes_)
     assert_array_equal(clf.fine_to_coarse_, [0, 1])

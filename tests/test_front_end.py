@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._module import (
@@ -13,7 +15,7 @@ from sklearn_seqattn._module import (
     real_step_mask,
 )
 
-TINY = dict(dense_units=8, lstm_units=8, max_epochs=3, early_stopping=False, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8, max_epochs=3, early_stopping=False)
 
 
 def _real(X):
@@ -37,15 +39,15 @@ def test_standardize_false_leaves_the_identity(seq_data):
     assert torch.equal(module.input_scale, torch.ones(X.shape[2]))
 
 
-def test_rescaled_input_trains_the_same_model(seq_data):
+def test_rescaled_input_trains_the_same_model(seq_data, fitted_tiny):
     """Unscaled features cost nothing: an affine change of each feature is undone inside."""
     X, y, _ = seq_data
     real = _real(X)[..., None]
     scale = np.array([1000.0, 0.01, 5.0, 1.0, 300.0, 0.2], dtype=np.float32)
     shift = np.array([50.0, -3.0, 0.0, 7.0, 1e3, 0.5], dtype=np.float32)
     X_raw = np.where(real, X * scale + shift, 0.0).astype(np.float32)
-    plain = SeqAttentionClassifier(**TINY).fit(X, y)
-    raw = SeqAttentionClassifier(**TINY).fit(X_raw, y)
+    plain = fitted_tiny  # fitted on X
+    raw = clone(fitted_tiny).fit(X_raw, y)
     assert_allclose(raw.predict_proba(X_raw), plain.predict_proba(X), atol=2e-3)
 
 

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
 
 pytestmark = pytest.mark.gpu
 
-TINY = dict(dense_units=8, lstm_units=8, max_epochs=3, n_init=1, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8, max_epochs=3, n_init=1)
 
 
 def test_fit_on_cuda_predicts_and_round_trips(seq_data, tmp_path):

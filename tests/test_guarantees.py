@@ -6,6 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -13,7 +14,7 @@ from sklearn_seqattn._module import SelfAttentionBlock
 from sklearn_seqattn.datasets import make_sequence_classification
 from sklearn_seqattn.preprocessing import SequenceScaler
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, n_conv_layers=0, random_state=0)
+TINY = tiny(n_conv_layers=0)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -14,7 +15,7 @@ from sklearn_seqattn._multiscale import (
 )
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=8, lstm_units=8, front_end_filters=4, max_epochs=3, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8, front_end_filters=4, max_epochs=3)
 
 
 def _padded_batch(n_features, lengths, width, seed=0):

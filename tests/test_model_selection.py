@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import randint
 from sklearn.calibration import CalibratedClassifierCV
@@ -23,15 +24,7 @@ from sklearn.model_selection import (
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(
-    dense_units=4,
-    lstm_units=4,
-    n_heads=2,
-    max_epochs=3,
-    batch_size=16,
-    early_stopping=False,
-    random_state=0,
-)
+TINY = tiny(n_heads=2, max_epochs=3, batch_size=16, early_stopping=False)
 
 
 @pytest.fixture(autouse=True, scope="module")

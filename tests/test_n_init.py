@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._stopping import best_epoch_key
 
-TINY = dict(dense_units=6, lstm_units=6, max_epochs=4, n_iter_no_change=2, random_state=3)
+TINY = tiny(dense_units=6, lstm_units=6, max_epochs=4, n_iter_no_change=2, random_state=3)
 
 
 def test_the_kept_network_is_the_best_of_those_tried(seq_data):

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
 
@@ -45,9 +46,7 @@ def data():
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def exported(request, data, tmp_path_factory):
     X, y = data
-    clf = SeqAttentionClassifier(
-        dense_units=4, lstm_units=4, max_epochs=2, random_state=0, **VARIANTS[request.param]
-    ).fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(**VARIANTS[request.param])).fit(X, y)
     out, workdir = tmp_path_factory.mktemp("onnx"), tmp_path_factory.mktemp("cwd")
     was_training = clf.net_.module_.training
     cwd = os.getcwd()
@@ -133,8 +132,7 @@ def test_an_exporter_that_fixes_the_time_axis_is_refused(data, tmp_path, monkeyp
     import sklearn_seqattn._onnx as onnx_code
 
     X, y = data
-    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
-    clf.fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(max_epochs=1)).fit(X, y)
     seen = []
     real_check = onnx_code._time_axis_is_dynamic
     monkeypatch.setattr(
@@ -157,8 +155,7 @@ def test_a_torch_without_the_lstm_decomposition_gets_a_clear_error(data, tmp_pat
     import sys
 
     X, y = data
-    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
-    clf.fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(max_epochs=1)).fit(X, y)
     monkeypatch.setitem(sys.modules, "torch.export._patches", None)  # import fails
     with pytest.raises(ImportError, match=r"register_lstm_while_loop_decomposition\. Upgrade"):
         clf.to_onnx(tmp_path / "model.onnx")
@@ -169,15 +166,8 @@ def test_metadata_threshold_reproduces_predict(tmp_path):
     X, y = make_sequence_classification(
         n_samples=60, n_timesteps=12, n_features=3, event_length=2, random_state=0
     )
-    clf = SeqAttentionClassifier(
-        lstm_units=4,
-        dense_units=4,
-        max_epochs=2,
-        n_conv_layers=0,
-        n_init=1,
-        random_state=0,
-        decision_threshold=0.9,
-    ).fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(n_conv_layers=0, n_init=1, decision_threshold=0.9))
+    clf.fit(X, y)
     path = clf.to_onnx(tmp_path / "model.onnx")
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert float(meta["decision_threshold"]) == clf.threshold_ == 0.9

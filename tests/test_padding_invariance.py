@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from _helpers import add_padding
+from _helpers import add_padding, tiny
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from sklearn_seqattn import SeqAttentionClassifier
 
@@ -49,13 +50,8 @@ VARIANTS = {
 def fitted(request, seq_data):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
+        **tiny(dense_units=8, lstm_units=8, n_heads=2, max_epochs=3, early_stopping=False),
         **VARIANTS[request.param],
-        dense_units=8,
-        lstm_units=8,
-        n_heads=2,
-        max_epochs=3,
-        early_stopping=False,
-        random_state=0,
     )
     return clf.fit(X, y), X[:80]
 
@@ -92,12 +88,11 @@ def test_attention_weights_follow_the_callers_time_axis(fitted):
     assert_allclose(pre[_to_pre_padding(X).any(-1)], post[real], atol=ATOL)
 
 
-def test_nan_as_mask_value(seq_data):
+def test_nan_as_mask_value(seq_data, fitted_tiny):
     X, y, _ = seq_data
     X_nan = np.where((X == 0).all(axis=-1, keepdims=True), np.nan, X)
-    params = dict(lstm_units=6, dense_units=6, max_epochs=2, early_stopping=False, random_state=0)
-    zero = SeqAttentionClassifier(**params).fit(X, y)
-    nan = SeqAttentionClassifier(**params, mask_value=np.nan).fit(X_nan, y)
+    zero = fitted_tiny  # fitted on X, padded with zeros
+    nan = clone(fitted_tiny).set_params(mask_value=np.nan).fit(X_nan, y)
     assert_allclose(nan.predict_proba(X_nan), zero.predict_proba(X), atol=ATOL)
     assert_allclose(nan.predict_proba(_to_pre_padding(X_nan)), zero.predict_proba(X), atol=ATOL)
 
@@ -125,13 +120,11 @@ def test_paths_for_batches_without_padding_equal_the_masked_path(path):
     assert_allclose(whole.detach(), lstm(x, lengths, uniform=False).detach(), atol=1e-6)
 
 
-def test_uniform_batches_skip_the_within_length_reversal(monkeypatch, seq_data):
+def test_uniform_batches_skip_the_within_length_reversal(monkeypatch, seq_data, fitted_tiny):
     from sklearn_seqattn._module import MaskedBiLSTM
 
-    X, y, _ = seq_data
-    clf = SeqAttentionClassifier(dense_units=4, lstm_units=4, max_epochs=1, random_state=0).fit(
-        X, y
-    )
+    X = seq_data[0]
+    clf = fitted_tiny
     calls = []
     masked = MaskedBiLSTM._masked
     monkeypatch.setattr(

@@ -7,6 +7,7 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
+from _helpers import tiny
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
 from sklearn.pipeline import FunctionTransformer, make_pipeline
@@ -19,14 +20,7 @@ from sklearn_seqattn.plotting._base import import_pyplot
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-TINY = dict(
-    dense_units=4,
-    lstm_units=4,
-    max_epochs=3,
-    batch_size=32,
-    early_stopping=True,
-    random_state=0,
-)
+TINY = tiny(max_epochs=3, batch_size=32, early_stopping=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
@@ -202,9 +203,7 @@ def test_pipeline_with_classifier_ignores_padding(data):
     X, y = data
     model = make_pipeline(
         SequenceScaler(),
-        SeqAttentionClassifier(
-            dense_units=4, lstm_units=4, max_epochs=2, early_stopping=False, random_state=0
-        ),
+        SeqAttentionClassifier(**tiny(early_stopping=False)),
     ).fit(X, y)
     proba = model.predict_proba(X)
     assert proba.shape == (len(X), 2)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -151,14 +152,7 @@ def model_and_sequences():
     seqs = [rng.standard_normal((length, N_FEATURES)) + 0.5 for length in lengths]
     y = np.array([int(s[:, 0].mean() > 0.5) for s in seqs])
     clf = SeqAttentionClassifier(
-        dense_units=4,
-        lstm_units=4,
-        n_attention_layers=1,
-        n_heads=2,
-        max_epochs=2,
-        batch_size=8,
-        early_stopping=False,
-        random_state=0,
+        **tiny(n_attention_layers=1, n_heads=2, batch_size=8, early_stopping=False)
     ).fit(seqs, y)
     return clf, seqs
 

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from _helpers import add_padding
+from _helpers import add_padding, tiny
 from sklearn.pipeline import make_pipeline
 
 from sklearn_seqattn import (
@@ -163,7 +163,7 @@ def test_pipeline_and_univariate_input():
     )
     pipe = make_pipeline(
         SequenceScaler(),
-        SeqAttentionClassifier(lstm_units=4, dense_units=4, max_epochs=2, random_state=0),
+        SeqAttentionClassifier(**tiny()),
     ).fit(X[:, :, 0], y)
     R = relevance(pipe, X[:3, :, 0], n_steps=4)
     assert R.shape == (3, 12, 1)
@@ -199,14 +199,10 @@ def test_ensembles_and_fine_labels():
     X, y = make_sequence_classification(
         n_samples=80, n_timesteps=12, n_features=3, event_length=2, random_state=0
     )
-    ensemble = SeqAttentionClassifier(
-        lstm_units=4, dense_units=4, max_epochs=2, n_estimators=2, random_state=0
-    ).fit(X, y)
+    ensemble = SeqAttentionClassifier(**tiny(n_estimators=2)).fit(X, y)
     R = relevance(ensemble, X[:3], n_steps=4)
     assert R.shape == (3, 12, 3) and np.isfinite(R).all()
     y_fine = y * 2 + (np.arange(len(y)) % 2)  # two fine labels inside each class
-    fine = SeqAttentionClassifier(lstm_units=4, dense_units=4, max_epochs=2, random_state=0).fit(
-        X, y, y_fine=y_fine
-    )
+    fine = SeqAttentionClassifier(**tiny()).fit(X, y, y_fine=y_fine)
     R = relevance(fine, X[:3], n_steps=4, target=1)
     assert R.shape == (3, 12, 3) and np.isfinite(R).all()

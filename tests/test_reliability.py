@@ -7,19 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
 
-TINY = dict(dense_units=6, lstm_units=6, max_epochs=2, n_init=1, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def fitted(seq_data):
-    X, y, _ = seq_data
-    return SeqAttentionClassifier(**TINY).fit(X, y)
+# Six units: test_warm_start_refuses_a_new_architecture names them. The tests that only read
+# a fitted model (or clone it) share the session's ``fitted_tiny`` (conftest.py).
+TINY = tiny(dense_units=6, lstm_units=6, n_init=1)
 
 
 @pytest.mark.parametrize(
@@ -31,10 +28,10 @@ def fitted(seq_data):
         ("mask_value", "zero", TypeError, "mask_value must be a real number"),
     ],
 )
-def test_parameters_are_rechecked_at_prediction(fitted, seq_data, param, value, error, match):
+def test_parameters_are_rechecked_at_prediction(fitted_tiny, seq_data, param, value, error, match):
     X = seq_data[0][:5]
-    clf = clone(fitted).set_params(**{param: value})
-    clf.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    clf = clone(fitted_tiny).set_params(**{param: value})
+    clf.__dict__.update({k: v for k, v in fitted_tiny.__dict__.items() if k.endswith("_")})
     for method in (clf.predict_proba, clf.predict, clf.attention_weights):
         with pytest.raises(error, match=match):
             method(X)
@@ -77,7 +74,7 @@ def test_huge_sample_weight_is_refused(seq_data):
         SeqAttentionClassifier(**TINY).fit(X, y, sample_weight=np.full(len(y), 1e300))
 
 
-def test_diverging_training_stops_with_a_clear_error(seq_data, fitted):
+def test_diverging_training_stops_with_a_clear_error(seq_data, fitted_tiny):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
         **{**TINY, "max_epochs": 3}, optimizer=torch.optim.SGD, lr=1e30, gradient_clip=None
@@ -87,9 +84,9 @@ def test_diverging_training_stops_with_a_clear_error(seq_data, fitted):
     assert not hasattr(clf, "net_")  # a failed first fit leaves it unfitted
 
 
-def test_failed_refit_keeps_the_fitted_model(fitted, seq_data):
+def test_failed_refit_keeps_the_fitted_model(fitted_tiny, seq_data):
     X, y, _ = seq_data
-    clf = clone(fitted).fit(X, y)
+    clf = clone(fitted_tiny).fit(X, y)
     expected = clf.predict_proba(X)
     X5 = np.concatenate([X, X[:, :, :1] * 0 + 1], axis=2)  # 5 features instead of 4+
     with pytest.raises(ValueError, match="sample_weight"):
@@ -103,9 +100,9 @@ class _FailAtStart(Callback):
         raise RuntimeError("callback failed")
 
 
-def test_callback_failing_during_a_refit_on_new_labels_keeps_the_old_model(fitted, seq_data):
+def test_callback_failing_during_a_refit_on_new_labels_keeps_the_old_model(fitted_tiny, seq_data):
     X, y, _ = seq_data
-    clf = clone(fitted).fit(X, y)
+    clf = clone(fitted_tiny).fit(X, y)
     expected = clf.predict_proba(X)
     clf.set_params(callbacks=[_FailAtStart()])
     with pytest.raises(RuntimeError, match="callback failed"):
@@ -114,9 +111,9 @@ def test_callback_failing_during_a_refit_on_new_labels_keeps_the_old_model(fitte
     assert_allclose(clf.predict_proba(X), expected)
 
 
-def test_failed_warm_start_keeps_the_weights(fitted, seq_data):
+def test_failed_warm_start_keeps_the_weights(fitted_tiny, seq_data):
     X, y, _ = seq_data
-    clf = clone(fitted).set_params(warm_start=True).fit(X, y)
+    clf = clone(fitted_tiny).set_params(warm_start=True).fit(X, y)
     expected, n_epochs = clf.predict_proba(X), len(clf.history_)
     clf.set_params(callbacks=[_FailAtStart()])
     with pytest.raises(RuntimeError):
@@ -195,7 +192,7 @@ def test_warm_start_refuses_every_setting_the_network_fixes(seq_data, change, ma
     assert_allclose(clf.predict_proba(X), expected)
 
 
-def test_interior_padding_warns_once_with_count_and_mask_value(fitted, seq_data):
+def test_interior_padding_warns_once_with_count_and_mask_value(fitted_tiny, seq_data):
     from sklearn_seqattn._validation import InteriorPaddingWarning, check_sequences
 
     with pytest.warns(InteriorPaddingWarning, match=r"2 step\(s\) of X in 1 sequence\(s\)"):
@@ -204,12 +201,12 @@ def test_interior_padding_warns_once_with_count_and_mask_value(fitted, seq_data)
     X = seq_data[0][:4].copy()
     X[0, 1] = 0.0  # a real all-zero frame inside a sequence
     with pytest.warns(InteriorPaddingWarning, match="mask_value=0.0"):
-        fitted.predict_proba(X)
+        fitted_tiny.predict_proba(X)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", InteriorPaddingWarning)
-        fitted.predict_proba([x[(x != 0).any(axis=1) | (np.arange(len(x)) == 1)] for x in X])
+        fitted_tiny.predict_proba([x[(x != 0).any(axis=1) | (np.arange(len(x)) == 1)] for x in X])
 
 
 def test_bucketed_batches_mix_classes_and_change_between_epochs():
@@ -258,21 +255,21 @@ def test_label_mistakes_get_a_hint(seq_data, y, error, match):
         SeqAttentionClassifier(**TINY).fit(X, y)
 
 
-def test_torch_tensors_and_masked_arrays_are_read(fitted, seq_data):
+def test_torch_tensors_and_masked_arrays_are_read(fitted_tiny, seq_data):
     X = seq_data[0][:6]
-    expected = fitted.predict_proba(X)
+    expected = fitted_tiny.predict_proba(X)
     tensor = torch.tensor(X, requires_grad=True)
-    assert_allclose(fitted.predict_proba(tensor), expected, atol=1e-6)
-    assert_allclose(fitted.predict_proba(tensor.to(torch.bfloat16)), expected, atol=0.05)
+    assert_allclose(fitted_tiny.predict_proba(tensor), expected, atol=1e-6)
+    assert_allclose(fitted_tiny.predict_proba(tensor.to(torch.bfloat16)), expected, atol=0.05)
     noisy = X.copy()
     padded = (X == 0).all(axis=2)
     noisy[padded] = 99.0
     masked = np.ma.masked_array(noisy, mask=np.broadcast_to(padded[..., None], X.shape))
-    assert_allclose(fitted.predict_proba(masked), expected, atol=1e-6)
+    assert_allclose(fitted_tiny.predict_proba(masked), expected, atol=1e-6)
     partly = np.ma.masked_array(X, mask=np.zeros_like(X, dtype=bool))
     partly.mask[0, 0, 0] = True
     with pytest.raises(ValueError, match="masked on some features only"):
-        fitted.predict_proba(partly)
+        fitted_tiny.predict_proba(partly)
 
 
 @pytest.mark.parametrize(
@@ -296,10 +293,10 @@ def test_optimizer_without_weight_decay_trains_with_weight_decay_zero(seq_data):
     assert clf.fit(X, y).predict_proba(X).shape == (len(X), 2)
 
 
-def test_a_single_multivariate_sequence_gets_a_hint(fitted):
-    one = np.random.default_rng(0).normal(size=(30, fitted.n_features_in_))  # X[0], 2-D
+def test_a_single_multivariate_sequence_gets_a_hint(fitted_tiny):
+    one = np.random.default_rng(0).normal(size=(30, fitted_tiny.n_features_in_))  # X[0], 2-D
     with pytest.raises(ValueError, match=r"read as 30 univariate sequence\(s\).*X\[None\]"):
-        fitted.predict(one)
+        fitted_tiny.predict(one)
 
 
 def test_keras_style_optimizer_string_names_the_class(seq_data):
@@ -310,7 +307,7 @@ def test_keras_style_optimizer_string_names_the_class(seq_data):
         SeqAttentionClassifier(**TINY, optimizer="adam").fit(X, y)
 
 
-def test_ragged_prediction_pads_batch_by_batch(fitted, seq_data):
+def test_ragged_prediction_pads_batch_by_batch(fitted_tiny, seq_data):
     X = seq_data[0]
     rng = np.random.default_rng(0)
     n_features = X.shape[2]
@@ -319,17 +316,17 @@ def test_ragged_prediction_pads_batch_by_batch(fitted, seq_data):
     ragged = [*short, long]
     padded_bytes = len(ragged) * 20_000 * n_features * 4  # 288 MB if padded together
     tracemalloc.start()
-    proba = fitted.predict_proba(ragged)
+    proba = fitted_tiny.predict_proba(ragged)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < padded_bytes / 20
-    expected_short = fitted.predict_proba(np.stack(short))
+    expected_short = fitted_tiny.predict_proba(np.stack(short))
     assert_allclose(proba[:600], expected_short, atol=1e-6)
-    assert_allclose(proba[600:], fitted.predict_proba(long[None]), atol=1e-6)
+    assert_allclose(proba[600:], fitted_tiny.predict_proba(long[None]), atol=1e-6)
 
 
-def test_ragged_prediction_errors_name_the_sequence(fitted):
-    n_features = fitted.n_features_in_
+def test_ragged_prediction_errors_name_the_sequence(fitted_tiny):
+    n_features = fitted_tiny.n_features_in_
     items = [np.ones((4, n_features))] * 100 + [np.ones((3, n_features + 1))]
     with pytest.raises(ValueError, match=r"X\[100\] has"):
-        fitted.predict_proba(items)
+        fitted_tiny.predict_proba(items)

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from _helpers import tiny
 from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
 
-TINY = dict(dense_units=6, lstm_units=6, max_epochs=2, n_init=1, random_state=0)
+TINY = tiny(dense_units=6, lstm_units=6, n_init=1)
 
 
 class _RecordSplit(Callback):
