@@ -1,0 +1,323 @@
+"""Time to result: from ``fit`` to the returned model at the reference user's scale.
+
+The reference user holds 4,917 sequences of 100 steps x 136 features (28/72
+classes) and tunes by grid search, so every fit's wall time is multiplied by
+folds and grid points. Parts:
+
+* ``fit``: default fits (and candidate settings, ``--variants``) on the seed
+  shape, seeds interleaved (seed 0: every variant, then seed 1, ...). Each fit
+  runs in a fresh process (so its peak memory is its own) on ``--threads``
+  torch threads (default 2: the machine's cores, as a user's fit runs). A
+  record holds the wall and CPU seconds to the returned model, epochs run,
+  restarts (``n_init_``), the time in training and in validation batches
+  (the rest: set-up, diagnosis, threshold), peak memory above the process
+  before ``fit`` (and as a multiple of one float32 copy of X), and the
+  balanced accuracy on 2,000 held-out sequences of the same generator.
+  Data: ``make_event_order_classification`` (two 3-step events on 4 of 136
+  features whose order is the class; lengths 40-100, zero post-padding) at
+  ``--strength``.
+* ``memory``: peak memory of a 2-epoch fit and of ``predict_proba`` above one
+  copy of X, at the seed shape and at 4x it (19,668 sequences).
+* ``parallel``: k ensemble members (``n_estimators=k``) with ``n_jobs=1``
+  against ``n_jobs=2``, and one network, on 1,000 sequences of the seed's
+  width, a fixed 6 epochs; wall medians of interleaved repeats; the target
+  is wall(k members, parallel) <= 0.6 x k x wall(one network).
+* ``profile``: cProfile of one default fit at the seed shape: the functions
+  with the largest cumulative time.
+
+    python benchmarks/bench_time_to_result.py [--parts fit,memory,parallel,profile]
+        [--seeds 0,1,2,3,4] [--variants 'name={"batch_size": 128}' ...]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import cProfile
+import json
+import multiprocessing
+import pstats
+import time
+import warnings
+
+import numpy as np
+from _common import Clock, Results, current_rss_mib, parse_args, peak_rss_mib, print_header
+from skorch.callbacks import Callback
+
+PARTS = ("fit", "memory", "parallel", "profile")
+N_TRAIN, N_TEST, N_STEPS, N_FEATURES = 4917, 2000, 100, 136
+
+
+class BatchTimer(Callback):
+    """Wall seconds spent in training and in validation batches (over every restart)."""
+
+    def __init__(self):
+        self.train = 0.0
+        self.valid = 0.0
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        elapsed = time.perf_counter() - self._start
+        if training:
+            self.train += elapsed
+        else:
+            self.valid += elapsed
+
+
+def _data(n_train: int, seed: int, strength: float):
+    from sklearn_seqattn.datasets import make_event_order_classification
+
+    X, y = make_event_order_classification(
+        n_train + N_TEST, N_STEPS, N_FEATURES, strength=strength, random_state=seed
+    )
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def _reset_peak() -> None:
+    """Start the peak resident set size (VmHWM) afresh from the current size."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _one_fit(params: dict, seed: int, n_train: int, strength: float, threads: int) -> dict:
+    """One fit in this (fresh) process: times, epochs, memory, accuracy."""
+    import torch
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sklearn_seqattn import ChanceLevelWarning, SeqAttentionClassifier
+
+    torch.set_num_threads(threads)
+    X, y, X_test, y_test = _data(n_train, seed, strength)
+    timer = BatchTimer()
+    clf = SeqAttentionClassifier(random_state=seed, callbacks=[("timer", timer)], **params)
+    before = current_rss_mib()
+    _reset_peak()
+    with Clock() as clock, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ChanceLevelWarning)
+        clf.fit(X, y)
+    fit_peak = peak_rss_mib() - before
+    before = current_rss_mib()
+    _reset_peak()
+    proba = clf.predict_proba(X_test)
+    predict_peak = peak_rss_mib() - before
+    x_mib = X.nbytes / 2**20
+    return {
+        "wall_s": clock.wall,
+        "cpu_s": clock.cpu,
+        "epochs": int(clf.n_iter_),
+        "n_init": int(clf.n_init_),
+        "best_epoch": clf.best_epoch_,
+        "train_batches_s": timer.train,
+        "valid_batches_s": timer.valid,
+        "other_s": clock.wall - timer.train - timer.valid,
+        "batch_size": int(clf.batch_size_),
+        "fit_peak_mib": fit_peak,
+        "fit_peak_x": fit_peak / x_mib,
+        "predict_peak_mib": predict_peak,
+        "predict_peak_x": predict_peak / (X_test.nbytes / 2**20),
+        "x_mib": x_mib,
+        "balanced_accuracy": float(
+            balanced_accuracy_score(y_test, clf.classes_[proba.argmax(axis=1)])
+        ),
+        "verdict": clf.fit_diagnosis_.verdict,
+        "warned": any(issubclass(w.category, ChanceLevelWarning) for w in caught),
+    }
+
+
+def _in_fresh_process(func, *args):
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(func, *args).result()
+
+
+def run_fit(args, results: Results, variants: dict) -> None:
+    rows = {name: [] for name in variants}
+    n_train = 400 if args.quick else N_TRAIN
+    for seed in args.seeds:
+        for name, params in variants.items():
+            if args.quick:
+                params = {**params, "max_epochs": 3}
+            record = _in_fresh_process(
+                _one_fit, params, seed, n_train, args.strength, args.fit_threads
+            )
+            record = {"part": "fit", "variant": name, "params": params, "seed": seed, **record}
+            results.write(record)
+            rows[name].append(record)
+            print(
+                f"seed {seed} {name}: {record['wall_s']:.0f} s wall, {record['cpu_s']:.0f} s CPU, "
+                f"{record['epochs']} epochs x {record['n_init']} init, "
+                f"BA {record['balanced_accuracy']:.3f}",
+                flush=True,
+            )
+    first = next(iter(variants))
+    base = np.median([r["wall_s"] for r in rows[first]])
+    print()
+    print(
+        "| variant | wall (s) | CPU (s) | wall / " + first + " | epochs | restarts | "
+        "validation (s) | other (s) | balanced accuracy | worst | fit peak / X |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, recs in rows.items():
+        values = {
+            key: np.array([r[key] for r in recs], dtype=float)
+            for key in recs[0]
+            if isinstance(recs[0][key], int | float)
+        }
+        ba = values["balanced_accuracy"]
+        sd = ba.std(ddof=1) if len(ba) > 1 else 0.0
+        wall = np.median(values["wall_s"])
+        print(
+            f"| {name} | {wall:.0f} | {np.median(values['cpu_s']):.0f} | {wall / base:.2f} | "
+            f"{np.median(values['epochs']):.0f} | {values['n_init'].mean():.1f} | "
+            f"{np.median(values['valid_batches_s']):.1f} | {np.median(values['other_s']):.1f} | "
+            f"{ba.mean():.3f} ± {sd:.3f} | {ba.min():.3f} | "
+            f"{np.median(values['fit_peak_x']):.2f} |"
+        )
+
+
+def run_memory(args, results: Results, params: dict) -> None:
+    print(
+        "\n| sequences | X (MiB) | fit peak above X0 (MiB) | / X | predict peak (MiB) | / X_test |"
+    )
+    print("|---|---|---|---|---|---|")
+    n_train = 400 if args.quick else N_TRAIN
+    for scale in (1, 4):
+        record = _in_fresh_process(
+            _one_fit,
+            {**params, "max_epochs": 2},
+            0,
+            n_train * scale,
+            args.strength,
+            args.fit_threads,
+        )
+        record = {"part": "memory", "scale": scale, "n_train": n_train * scale, **record}
+        results.write(record)
+        print(
+            f"| {n_train * scale:,} | {record['x_mib']:.0f} | {record['fit_peak_mib']:.0f} | "
+            f"{record['fit_peak_x']:.2f} | {record['predict_peak_mib']:.0f} | "
+            f"{record['predict_peak_x']:.2f} |",
+            flush=True,
+        )
+
+
+def _members_wall(k: int, n_jobs: int, threads: int) -> float:
+    import torch
+
+    from sklearn_seqattn import SeqAttentionClassifier
+
+    torch.set_num_threads(threads)
+    X, y, _, _ = _data(1000, 0, 2.0)
+    clf = SeqAttentionClassifier(
+        n_estimators=k, n_init=1, n_jobs=n_jobs, max_epochs=6, early_stopping=False, random_state=0
+    )
+    with Clock() as clock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    return clock.wall
+
+
+def run_parallel(args, results: Results) -> None:
+    variants = {
+        "1 network": (1, 1),
+        "2 members, n_jobs=1": (2, 1),
+        "2 members, n_jobs=2": (2, 2),
+        "4 members, n_jobs=2": (4, 2),
+    }
+    walls = {name: [] for name in variants}
+    for _ in range(args.repeats):
+        for name, (k, n_jobs) in variants.items():
+            walls[name].append(_in_fresh_process(_members_wall, k, n_jobs, args.fit_threads))
+    one = float(np.median(walls["1 network"]))
+    print("\n| fit | wall (s, median) | / (k x one network) |")
+    print("|---|---|---|")
+    for name, (k, n_jobs) in variants.items():
+        wall = float(np.median(walls[name]))
+        results.write(
+            {
+                "part": "parallel",
+                "variant": name,
+                "k": k,
+                "n_jobs": n_jobs,
+                "walls": walls[name],
+                "wall_s": wall,
+                "ratio": wall / (k * one),
+            }
+        )
+        print(f"| {name} | {wall:.1f} | {wall / (k * one):.2f} |")
+
+
+def _profiled_fit(seed: int, strength: float, threads: int, top: int) -> list:
+    import torch
+
+    from sklearn_seqattn import SeqAttentionClassifier
+
+    torch.set_num_threads(threads)
+    X, y, _, _ = _data(N_TRAIN, seed, strength)
+    profiler = cProfile.Profile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profiler.runcall(SeqAttentionClassifier(random_state=seed).fit, X, y)
+    stats = pstats.Stats(profiler)
+    total = max(v[3] for v in stats.stats.values())
+    rows = sorted(
+        (
+            (f"{k[0].split('site-packages/')[-1]}:{k[1]}({k[2]})", v[3])
+            for k, v in stats.stats.items()
+        ),
+        key=lambda kv: -kv[1],
+    )
+    return [(name, cum, cum / total) for name, cum in rows[:top]]
+
+
+def run_profile(args, results: Results) -> None:
+    rows = _in_fresh_process(_profiled_fit, 0, args.strength, args.fit_threads, 40)
+    print("\n| function | cumulative (s) | share |")
+    print("|---|---|---|")
+    for name, cum, share in rows:
+        print(f"| `{name}` | {cum:.1f} | {share:.0%} |")
+    results.write({"part": "profile", "rows": rows})
+
+
+def main():
+    def add(parser):
+        parser.add_argument("--parts", default=",".join(PARTS), help="parts to run")
+        parser.add_argument(
+            "--variants",
+            nargs="*",
+            default=[],
+            help='extra settings to compare with the defaults, each NAME=JSON ({"lr": 1e-3})',
+        )
+        parser.add_argument("--strength", type=float, default=2.0, help="event strength")
+        parser.add_argument(
+            "--fit-threads", type=int, default=2, help="torch threads of each fit (default 2)"
+        )
+        parser.add_argument("--repeats", type=int, default=3, help="repeats of the parallel part")
+
+    args = parse_args(
+        __doc__.splitlines()[0], add, results="time-to-result", seeds="0,1,2,3,4", quick_seeds="0"
+    )
+    variants = {"defaults": {}}
+    for spec in args.variants:
+        name, _, params = spec.partition("=")
+        variants[name] = json.loads(params)
+    parts = args.parts.split(",")
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"--parts: unknown {unknown}; choose from {PARTS}")
+    results = Results(args, strength=args.strength, fit_threads=args.fit_threads)
+    print_header(__doc__.splitlines()[0], args)
+    with Clock() as total:
+        if "fit" in parts:
+            run_fit(args, results, variants)
+        if "memory" in parts:
+            run_memory(args, results, {})
+        if "parallel" in parts:
+            run_parallel(args, results)
+        if "profile" in parts:
+            run_profile(args, results)
+    print(f"\nRecords appended to {args.out}. Total wall {total.wall:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
