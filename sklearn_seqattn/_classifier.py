@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import numbers
 import warnings
 from typing import Any
 
@@ -14,20 +13,23 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    clone,
 )
-from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
-from ._batching import SequenceDataset, place_data
+from ._batching import place_data
 from ._data import standardization
 from ._diagnosis import ChanceLevelWarning
+from ._fit_inputs import (
+    append_validation_set,
+    fine_labels,
+    resampled_dataset,
+    subset_dataset,
+    validation_split,
+)
 from ._inference import merge_fine_logits
 from ._params import (
-    AUTO_MIN_VALIDATION,
     check_params,
     is_auto,
-    is_off,
     resolve_autocast,
     resolve_batch_size,
     resolve_conv_skip,
@@ -41,6 +43,7 @@ from ._params import (
 )
 from ._random import deterministic_algorithms, draw_seed
 from ._stopping import best_epoch
+from ._threshold import decision_threshold
 from ._training import (
     FitData,
     continue_network,
@@ -641,7 +644,7 @@ class SeqAttentionClassifier(
             raise ValueError(
                 f"decision_threshold applies to binary problems; y has {len(classes)} classes."
             )
-        fine_classes, fine_idx, fine_to_coarse = self._fine_labels(y_fine, y_idx, classes, len(y))
+        fine_classes, fine_idx, fine_to_coarse = fine_labels(y_fine, y_idx, classes, len(y))
         if continuing and not np.array_equal(fine_classes, self.fine_classes_):
             raise ValueError(
                 "warm_start=True needs the fine labels seen before, "
@@ -652,11 +655,20 @@ class SeqAttentionClassifier(
         seed = draw_seed(self.random_state)
         if X_val is not None or y_val is not None:
             # The user's validation set joins the data; its indices form the split.
-            seqs, y_idx, weights, train_idx, valid_idx = self._with_validation_set(
-                seqs, y_idx, weights, classes, class_weight, y_fine, X_val, y_val, sample_weight_val
+            seqs, y_idx, weights, train_idx, valid_idx = append_validation_set(
+                self,
+                seqs,
+                y_idx,
+                weights,
+                classes,
+                class_weight,
+                y_fine,
+                X_val,
+                y_val,
+                sample_weight_val,
             )
         else:
-            train_idx, valid_idx = self._split(y_idx, seed, groups)
+            train_idx, valid_idx = validation_split(self, y_idx, seed, groups)
 
         self.classes_ = classes
         self.class_weight_ = class_weight
@@ -698,12 +710,12 @@ class SeqAttentionClassifier(
         data = place_data(seqs.data, device)
         targets = (y_idx, fine_idx, weights)
         if self.sampler is None:
-            train_ds = self._dataset(data, seqs.lengths, *targets, train_idx)
+            train_ds = subset_dataset(data, seqs.lengths, *targets, train_idx)
         else:
-            train_ds = self._resampled_dataset(seqs, *targets, train_idx, seed)
+            train_ds = resampled_dataset(self, seqs, *targets, train_idx, seed)
         valid_ds = None
         if valid_idx is not None:
-            valid_ds = self._dataset(data, seqs.lengths, *targets, valid_idx)
+            valid_ds = subset_dataset(data, seqs.lengths, *targets, valid_idx)
         fit_data = FitData(seqs, y_idx, fine_idx, weights, train_idx, valid_idx, train_ds, valid_ds)
         if self.standardize is True and not continuing:
             fit_data.stats = standardization(seqs, train_idx)
@@ -726,7 +738,7 @@ class SeqAttentionClassifier(
         self.net_ = net
         self.history_ = net.history
         self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)
-        self.threshold_ = self._decision_threshold(seqs, y_idx, valid_idx)
+        self.threshold_ = decision_threshold(self, seqs, y_idx, valid_idx)
         if self.fit_diagnosis_.failed:
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
@@ -734,211 +746,6 @@ class SeqAttentionClassifier(
                 stacklevel=3,  # the caller of fit
             )
         return self
-
-    def _resampled_dataset(self, seqs, y_idx, fine_idx, weights, train_idx, seed):
-        """The training part resampled by ``sampler``, after the validation split.
-
-        The sampler runs on the training sequences only (through
-        :class:`~sklearn_seqattn.resampling.SequenceResampler`), so no copy or
-        interpolation of a validation sequence is trained on. Original rows keep
-        their loss weight; a synthetic row gets the mean weight of its class's
-        training rows. With fine labels, the fine labels are resampled.
-        """
-        from imblearn.over_sampling import RandomOverSampler
-
-        from .resampling import SequenceResampler
-
-        resampler = self.sampler
-        if not isinstance(resampler, SequenceResampler):
-            resampler = SequenceResampler(resampler, mask_value=self.mask_value)
-        resampler = clone(resampler)
-        inner = resampler.sampler
-        if inner is None:  # SequenceResampler's default, seeded by this fit
-            resampler.set_params(sampler=RandomOverSampler(random_state=seed))
-        elif inner.get_params().get("random_state", 0) is None:
-            resampler.set_params(sampler__random_state=seed)
-        targets = (y_idx if fine_idx is None else fine_idx)[train_idx]
-        part = [seqs.data[i, : seqs.lengths[i]] for i in train_idx]
-        # The resampler carries the weights along its rows (sample_weight_).
-        try:
-            X_res, t_res = resampler.fit_resample(part, targets, sample_weight=weights[train_idx])
-        except ValueError as exc:
-            counts = np.bincount(targets)
-            raise ValueError(
-                f"sampler={resampler.sampler!r} failed on the training part of the data "
-                f"({len(part)} sequences after the validation split, the smallest class "
-                f"{int(counts[counts > 0].min())}): {exc}"
-            ) from None
-        t_res = np.asarray(t_res, dtype=np.int64)
-        w_res = resampler.sample_weight_
-        res = check_sequences(X_res, mask_value=self.mask_value)
-        coarse = t_res if fine_idx is None else self.fine_to_coarse_[t_res]
-        return SequenceDataset(
-            res.data, res.lengths, coarse, w_res, None if fine_idx is None else t_res
-        )
-
-    def _decision_threshold(self, seqs, y_idx, valid_idx):
-        """The threshold ``predict`` uses: given, chosen on the validation split, or None."""
-        if self.decision_threshold is None:
-            return None
-        if len(self.classes_) != 2:
-            raise ValueError(
-                f"decision_threshold applies to binary problems; y has {len(self.classes_)} "
-                "classes."
-            )
-        if self.decision_threshold != "auto":
-            return float(self.decision_threshold)
-        if valid_idx is None:
-            raise ValueError(
-                "decision_threshold='auto' is chosen on the validation split and needs "
-                "early_stopping=True (or X_val and y_val)."
-            )
-        from ._params import THRESHOLD_METRICS
-
-        metric = THRESHOLD_METRICS.get(self.threshold_scoring, self.threshold_scoring)
-        p = self._proba(seqs, index=valid_idx)[:, 1]
-        y_true = y_idx[valid_idx]
-        # Candidates between consecutive distinct probabilities, and 0.5 itself.
-        levels = np.unique(p)
-        candidates = np.unique(np.r_[(levels[1:] + levels[:-1]) / 2, 0.5])
-        scores = np.array([self._threshold_score(metric, y_true, p >= t) for t in candidates])
-        best = np.flatnonzero(scores == scores.max())
-        # Ties: the candidate closest to 0.5, the untuned decision.
-        return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
-
-    def _with_validation_set(
-        self, seqs, y_idx, weights, classes, class_weight, y_fine, X_val, y_val, sample_weight_val
-    ):
-        """Append the user's validation set to the training data; indices of both parts."""
-        if X_val is None or y_val is None:
-            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
-            raise ValueError(f"{given} is passed to fit, but {missing} is not.")
-        if is_off(self.early_stopping):
-            raise ValueError(
-                "X_val and y_val are passed to fit while early_stopping=False; they are "
-                "used for early stopping only: set early_stopping=True."
-            )
-        if y_fine is not None:
-            raise ValueError("y_fine cannot be combined with X_val and y_val.")
-        val = check_sequences(X_val, mask_value=self.mask_value, estimator=self, input_name="X_val")
-        y_val = check_classification_y(y_val, len(val), type(self).__name__, "y_val")
-        unseen = sorted(set(np.unique(y_val).tolist()) - set(classes.tolist()))
-        if unseen:
-            raise ValueError(f"y_val holds classes that y does not: {unseen}.")
-        y_val_idx = np.searchsorted(classes, y_val)
-        val_weights = loss_weights(class_weight, y_val_idx, sample_weight_val, "sample_weight_val")
-        n = len(seqs)
-        return (
-            seqs.concat(val),
-            np.concatenate([y_idx, y_val_idx]),
-            np.concatenate([weights, val_weights]),
-            np.arange(n),
-            np.arange(n, n + len(val)),
-        )
-
-    def _split(self, y_idx: np.ndarray, seed: int, groups=None):
-        """Stratified (and grouped) hold-out for early stopping; (all, None) without it."""
-        indices = np.arange(len(y_idx))
-        n_valid = int(np.ceil(self.validation_fraction * len(indices)))
-        if not self._holds_out(n_valid):
-            return indices, None
-        if groups is not None:
-            return self._group_split(y_idx, seed, groups)
-        if n_valid < 1 or len(indices) - n_valid < 1:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
-                f"an empty split of {len(indices)} samples; use more data or "
-                "early_stopping=False."
-            )
-        try:
-            return train_test_split(indices, test_size=n_valid, stratify=y_idx, random_state=seed)
-        except ValueError:
-            # Too few members of some class to stratify (e.g. a rare class in a CV fold).
-            warnings.warn(
-                "The validation split for early stopping could not be stratified "
-                "(too few samples of some class); using a random split.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return train_test_split(indices, test_size=n_valid, random_state=seed)
-
-    def _threshold_score(self, metric, y_true, positive) -> float:
-        """``threshold_scoring`` of one candidate threshold, checked to be a finite number."""
-        score = metric(y_true, positive.astype(int))
-        if isinstance(score, (bool, np.bool_)) or not isinstance(score, (numbers.Real, np.number)):
-            raise TypeError(
-                f"threshold_scoring={self.threshold_scoring!r} must return a number, got {score!r}."
-            )
-        value = float(score)
-        if not np.isfinite(value):
-            raise ValueError(
-                f"threshold_scoring={self.threshold_scoring!r} returned {score!r} on the "
-                "validation split; it must return a finite number for every threshold."
-            )
-        return value
-
-    def _holds_out(self, n_valid: int) -> bool:
-        """Whether fit holds out a validation split (of ``n_valid`` samples)."""
-        if not is_auto(self.early_stopping):
-            return bool(self.early_stopping)
-        # Options that need a validation split keep it, however small.
-        needs_split = self.decision_threshold == "auto" or (
-            self.n_init != "auto" and self.n_init > 1
-        )
-        return needs_split or n_valid >= AUTO_MIN_VALIDATION
-
-    def _group_split(self, y_idx: np.ndarray, seed: int, groups):
-        """A validation split of whole groups, stratified as far as the groups allow."""
-        from sklearn.model_selection import StratifiedGroupKFold
-
-        groups = column_or_1d(groups)
-        try:
-            n_groups = len(np.unique(groups))
-        except TypeError:
-            kinds = sorted({type(g).__name__ for g in groups})
-            raise TypeError(
-                f"groups must hold labels of one comparable type (ints or strings), got "
-                f"{', '.join(kinds)}."
-            ) from None
-        if len(groups) != len(y_idx):
-            raise ValueError(
-                f"groups must have one entry per sequence: X has {len(y_idx)}, groups has "
-                f"{len(groups)}."
-            )
-        n_splits = min(n_groups, max(2, round(1 / self.validation_fraction)))
-        if n_groups < 2:
-            raise ValueError(
-                "groups holds a single group: a validation split of whole groups needs at least 2."
-            )
-        splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
-        return next(splitter.split(np.zeros(len(y_idx)), y_idx, groups))
-
-    @staticmethod
-    def _fine_labels(y_fine, y_idx, classes, n_samples):
-        """Fine labels, their indices and each one's class index; identity without ``y_fine``."""
-        if y_fine is None:
-            return classes, None, np.arange(len(classes))
-        y_fine = check_classification_y(y_fine, n_samples, "SeqAttentionClassifier", "y_fine")
-        fine_classes, fine_idx = np.unique(y_fine, return_inverse=True)
-        pairs = np.unique(np.stack([fine_idx, y_idx], axis=1), axis=0)
-        owners = np.bincount(pairs[:, 0], minlength=len(fine_classes))
-        if (owners > 1).any():
-            shared = np.flatnonzero(owners > 1)[0]
-            coarse = classes[pairs[pairs[:, 0] == shared, 1]]
-            raise ValueError(
-                f"y_fine must refine y (each fine label inside one class of y): fine label "
-                f"{fine_classes[shared].item()!r} occurs with classes {coarse.tolist()} of y."
-            )
-        fine_to_coarse = np.empty(len(fine_classes), dtype=np.int64)
-        fine_to_coarse[pairs[:, 0]] = pairs[:, 1]
-        return fine_classes, fine_idx, fine_to_coarse
-
-    @staticmethod
-    def _dataset(data, lengths, y_idx, fine_idx, weights, index) -> SequenceDataset:
-        """The samples at ``index``, as rows of ``data`` (shared, never copied)."""
-        targets = y_idx if fine_idx is None else fine_idx
-        rows = None if len(index) == len(lengths) else index  # np.arange(n): all rows
-        return SequenceDataset(data, lengths, y_idx, weights, targets, rows=rows)
 
     # ------------------------------------------------------------ predict
     def _check_fitted_input(self, X) -> Sequences:

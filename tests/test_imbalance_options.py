@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics import balanced_accuracy_score
 
 from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn._fit_inputs import validation_split
 from sklearn_seqattn._module import FocalLoss
 from sklearn_seqattn.datasets import make_sequence_classification
 
@@ -47,7 +48,7 @@ def test_auto_threshold_beats_or_matches_half_on_its_split(imbalanced):
     # Recompute the validation split the estimator used (same seed, same rule).
     from sklearn_seqattn._random import draw_seed
 
-    _, valid = clf._split(y_idx, draw_seed(0))
+    _, valid = validation_split(clf, y_idx, draw_seed(0))
     p = clf.predict_proba(X[valid])[:, 1]
     tuned = balanced_accuracy_score(y_idx[valid], p >= clf.threshold_)
     half = balanced_accuracy_score(y_idx[valid], p >= 0.5)

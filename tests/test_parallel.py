@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from sklearn.base import clone
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -14,7 +15,7 @@ from sklearn_seqattn._parallel import n_workers, run_tasks
 # Six epochs on 160 sequences need not learn; only equality with the serial fit matters.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn_seqattn.ChanceLevelWarning")
 
-TINY = dict(dense_units=8, lstm_units=8, max_epochs=6, random_state=0)
+TINY = tiny(dense_units=8, lstm_units=8, max_epochs=6)
 
 
 def _losses(history):

@@ -12,6 +12,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -21,16 +22,13 @@ from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._persistence import FORMAT_VERSION
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(
-    dense_units=4,
-    lstm_units=4,
+TINY = tiny(
     n_attention_layers=1,
     n_heads=2,
     max_epochs=3,
     batch_size=16,
     validation_fraction=0.2,
     early_stopping=True,
-    random_state=0,
 )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from _helpers import TINY
 from numpy.testing import assert_array_equal
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -22,7 +23,6 @@ from sklearn_seqattn._persistence import FORMAT_VERSION
 from sklearn_seqattn._sequence_net import SequenceNet
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, random_state=0)
 FILES = ["config.json", "history.json", "weights.safetensors"]
 
 

@@ -13,13 +13,14 @@ import warnings
 
 import pytest
 import safetensors.torch
+from _helpers import tiny
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._diagnosis import ChanceLevelWarning
 from sklearn_seqattn._sequence_net import SequenceNet
 from sklearn_seqattn.datasets import make_sequence_classification
 
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=1, random_state=0)
+TINY = tiny(max_epochs=1)
 
 
 @pytest.fixture(scope="module")
