@@ -39,6 +39,7 @@ from ._params import (
     resolve_front_end,
     resolve_input_dropout,
     resolve_lr_schedule,
+    resolve_n_iter_no_change,
     resolve_restore_best_weights,
 )
 from ._random import deterministic_algorithms, draw_seed
@@ -224,7 +225,10 @@ class SeqAttentionClassifier(
         Mini-batch size for training and prediction. "auto" uses
         ``min(64, max(8, n_train // 16))`` for ``n_train`` training
         sequences: 64 from about 1,000 sequences on, smaller batches (so
-        at least ~16 optimizer steps per epoch) for small data sets.
+        at least ~16 optimizer steps per epoch) for small data sets. Larger
+        batches do not pay on a CPU: an epoch costs about the same per
+        sequence, and more epochs are needed (``docs/benchmarks.md``,
+        section 12).
     lr : float, default=2e-3
         Learning rate.
     optimizer : torch.optim.Optimizer subclass, default=torch.optim.AdamW
@@ -243,8 +247,11 @@ class SeqAttentionClassifier(
         since a handful of validation samples cannot tell epochs apart.
     validation_fraction : float, default=0.1
         Share of the training data held out when early stopping is on.
-    n_iter_no_change : int, default=20
+    n_iter_no_change : int or "auto", default="auto"
         Patience of early stopping (and of the "plateau" schedule, halved).
+        "auto" is 20 epochs, and 10 from 2,048 training sequences on, where
+        an epoch holds many updates and the validation score is steadier
+        (see ``n_iter_no_change_``).
     restore_best_weights : bool or "auto", default="auto"
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
@@ -365,6 +372,8 @@ class SeqAttentionClassifier(
         resolved).
     batch_size_ : int
         The mini-batch size used (``batch_size`` with "auto" resolved).
+    n_iter_no_change_ : int
+        The patience used (``n_iter_no_change`` with "auto" resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
         Labels of the network's outputs: the fine labels when ``fit`` was
         given ``y_fine``, else ``classes_``.
@@ -460,7 +469,7 @@ class SeqAttentionClassifier(
         optimizer=torch.optim.AdamW,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=20,
+        n_iter_no_change="auto",
         restore_best_weights="auto",
         lr_schedule="auto",
         gradient_clip=1.0,
@@ -674,6 +683,7 @@ class SeqAttentionClassifier(
         self.class_weight_ = class_weight
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
+        self.n_iter_no_change_ = resolve_n_iter_no_change(self.n_iter_no_change, len(train_idx))
         self.device_ = device
         self.autocast_ = resolve_autocast(self.autocast, device)
         self.early_stopping_ = valid_idx is not None

@@ -87,7 +87,7 @@ def build_net(
             )
         )
         stopping = LossOrScoreStopping(
-            patience=est.n_iter_no_change, restore=est.restore_best_weights_
+            patience=est.n_iter_no_change_, restore=est.restore_best_weights_
         )
         callbacks.append(("early_stopping", stopping))
     elif est.restore_best_weights_:
@@ -99,7 +99,7 @@ def build_net(
             policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
             monitor=monitor,
             factor=0.5,
-            patience=max(1, est.n_iter_no_change // 2),
+            patience=max(1, est.n_iter_no_change_ // 2),
         )
         callbacks.append(("lr_schedule", policy))
     elif est.lr_schedule_ == "cosine":

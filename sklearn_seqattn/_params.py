@@ -22,6 +22,7 @@ __all__ = [
     "resolve_batch_size",
     "resolve_device",
     "resolve_downsample",
+    "resolve_n_iter_no_change",
 ]
 
 # Sizes a network may have: checked before training, and by load() on saved configs.
@@ -50,6 +51,12 @@ AUTO_FEW_FEATURE_FRONT_END = "multiscale"
 # cross-validation with that front end (it cost BasicMotions 0.02 without it).
 AUTO_RECIPE_FRONT_ENDS = ("multiscale",)
 AUTO_SCHEDULE_WITHOUT_SPLIT = "plateau"
+# Fits of at least AUTO_LARGE_FIT training sequences stop a plateau sooner
+# (n_iter_no_change="auto"; docs/benchmarks.md, section 12). Smaller fits keep the patience
+# their cross-validated defaults were chosen with.
+AUTO_LARGE_FIT = 2048
+AUTO_PATIENCE = 20
+AUTO_LARGE_PATIENCE = 10
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
@@ -178,7 +185,7 @@ def check_params(est) -> None:
         _check_int("attention_ff_units", est.attention_ff_units, 1, MAX_WIDTH)
     _check_int("max_epochs", est.max_epochs, 1)
     _check_int_or_auto("batch_size", est.batch_size, 1)
-    _check_int("n_iter_no_change", est.n_iter_no_change, 1)
+    _check_int_or_auto("n_iter_no_change", est.n_iter_no_change, 1)
     _check_real("dropout", est.dropout, 0.0, 1.0, high_open=True)
     _check_real("weight_decay", est.weight_decay, 0.0)
     _check_real("lr", est.lr, 0.0, low_open=True)
@@ -421,6 +428,13 @@ def resolve_batch_size(batch_size, n_train: int) -> int:
     if batch_size != "auto":
         return int(batch_size)
     return min(64, max(8, n_train // 16))
+
+
+def resolve_n_iter_no_change(n_iter_no_change, n_train: int) -> int:
+    """Early stopping's patience: ``n_iter_no_change`` itself, or the "auto" choice."""
+    if not is_auto(n_iter_no_change):
+        return int(n_iter_no_change)
+    return AUTO_LARGE_PATIENCE if n_train >= AUTO_LARGE_FIT else AUTO_PATIENCE
 
 
 def resolve_device(device) -> str:

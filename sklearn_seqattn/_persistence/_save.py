@@ -127,6 +127,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
             encode_diagnosis(d) for d in getattr(estimator, "member_diagnoses_", [])
         ],
         "batch_size": int(estimator.batch_size_),
+        "n_iter_no_change": int(estimator.n_iter_no_change_),
         "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),

@@ -61,6 +61,7 @@ class Saved:
     autocast: bool | None
     n_init_trained: int | None
     batch_size: int
+    n_iter_no_change: int | None
     threshold: float | None
     n_features: int
     class_weight: np.ndarray
@@ -263,6 +264,12 @@ def _decode_config(config: dict, version: int) -> Saved:
             else _int(config["n_init_trained"], "n_init_trained", 1)
         ),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
+        # Before n_iter_no_change took "auto", the parameter itself was the patience.
+        n_iter_no_change=(
+            None
+            if config.get("n_iter_no_change") is None
+            else _int(config["n_iter_no_change"], "n_iter_no_change", 1)
+        ),
         threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
@@ -369,5 +376,14 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
     )
     estimator.batch_size_ = saved.batch_size
+    if saved.n_iter_no_change is None and is_auto(estimator.n_iter_no_change):
+        raise ValueError(
+            f"{CONFIG_FILE} in {where} is invalid: n_iter_no_change is 'auto' unresolved."
+        )
+    estimator.n_iter_no_change_ = (
+        int(estimator.n_iter_no_change)
+        if saved.n_iter_no_change is None
+        else saved.n_iter_no_change
+    )
     estimator.threshold_ = saved.threshold
     return estimator

@@ -13,8 +13,8 @@ import numpy as np
 __all__ = ["CurveEvidence", "curve_evidence", "history_columns"]
 
 # Epochs at the end of training that must show no gain for a curve to count as flat:
-# half the default patience (n_iter_no_change=20), so a curve that early stopping ended
-# qualifies, and a run of 200 epochs is judged on its last few dozen at most.
+# at most the patience "auto" gives (20 epochs, 10 on large fits), so a curve that early
+# stopping ended qualifies, and a run of 200 epochs is judged on its last few dozen at most.
 FLAT_WINDOW = 10
 # Fewer epochs than this cannot tell a plateau from a fit cut short.
 MIN_EPOCHS = 4
