@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -161,6 +162,7 @@ def fit_n_init(
     auto = est.n_init == "auto"
     n_init = AUTO_MAX_INIT if auto else est.n_init
     seeds = [int(s) for s in (seed, *np.random.SeedSequence(seed).generate_state(n_init - 1))]
+    nets: Iterator[Any]
     if auto or workers <= 1:
         nets = (train_network(est, data, device, s) for s in seeds)  # lazily: "auto" may stop
     else:
