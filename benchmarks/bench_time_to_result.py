@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import cProfile
+import functools
 import json
 import multiprocessing
 import pstats
@@ -40,7 +41,15 @@ import time
 import warnings
 
 import numpy as np
-from _common import Clock, Results, current_rss_mib, parse_args, peak_rss_mib, print_header
+from _common import (
+    Clock,
+    Results,
+    current_rss_mib,
+    interleave,
+    parse_args,
+    peak_rss_mib,
+    print_header,
+)
 from skorch.callbacks import Callback
 
 PARTS = ("fit", "memory", "parallel", "profile")
@@ -236,10 +245,13 @@ def run_parallel(args, results: Results) -> None:
         "2 members, n_jobs=2": (2, 2),
         "4 members, n_jobs=2": (4, 2),
     }
-    walls = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, (k, n_jobs) in variants.items():
-            walls[name].append(_in_fresh_process(_members_wall, k, n_jobs, args.fit_threads))
+    walls = interleave(
+        {
+            name: functools.partial(_in_fresh_process, _members_wall, k, n_jobs, args.fit_threads)
+            for name, (k, n_jobs) in variants.items()
+        },
+        args.repeats,
+    )
     one = float(np.median(walls["1 network"]))
     print("\n| fit | wall (s, median) | / (k x one network) |")
     print("|---|---|---|")

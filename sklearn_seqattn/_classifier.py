@@ -789,7 +789,9 @@ class SeqAttentionClassifier(
         A ragged list is validated and padded batch by batch, shortest
         sequences first, so one long sequence does not pad all the others.
         """
-        (proba,) = self._outputs(X, lambda seqs: (self._proba(seqs),))
+        (proba,) = self._outputs(
+            X, lambda seqs: (predict_proba_with(self, self.net_.module_, seqs),)
+        )
         return proba
 
     def _outputs(self, X, compute) -> tuple:
@@ -833,10 +835,6 @@ class SeqAttentionClassifier(
                 out[where] = part[k]
             outputs.append(out)
         return tuple(outputs)
-
-    def _proba(self, seqs: Sequences, index=None) -> np.ndarray:
-        """Class probabilities of ``seqs`` (``seqs[index]``, read in place, no copy)."""
-        return predict_proba_with(self, self.net_.module_, seqs, index=index)
 
     def decision_function(self, X) -> np.ndarray:
         """Class scores (logits): the larger, the more likely.

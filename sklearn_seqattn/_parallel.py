@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from joblib import Parallel, delayed, effective_n_jobs
 
+from ._random import deterministic_algorithms
+
 __all__ = ["n_workers", "run_tasks"]
 
 
@@ -37,8 +39,6 @@ def n_workers(n_jobs: int | None, n_tasks: int, device: torch.device | str) -> i
 
 
 def _in_worker(func: Callable, parent: int, threads: int, args: tuple, deterministic: bool):
-    from ._random import deterministic_algorithms
-
     if os.getpid() != parent:
         # A worker process: its share of the threads (a thread backend shares the
         # parent's settings and is left alone).
