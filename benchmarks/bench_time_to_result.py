@@ -16,6 +16,9 @@ folds and grid points. Parts:
   Data: ``make_event_order_classification`` (two 3-step events on 4 of 136
   features whose order is the class; lengths 40-100, zero post-padding) at
   ``--strength``.
+* ``minirocket``: aeon's MiniRocket (``n_jobs=1``) on the same training and
+  held-out sequences of each seed (channels first, zero padding as given),
+  wall and CPU of its fit, balanced accuracy: the peer beside the network.
 * ``memory``: peak memory of a 2-epoch fit and of ``predict_proba`` above one
   copy of X, at the seed shape and at 4x it (19,668 sequences).
 * ``parallel``: k ensemble members (``n_estimators=k``) with ``n_jobs=1``
@@ -52,7 +55,7 @@ from _common import (
 )
 from skorch.callbacks import Callback
 
-PARTS = ("fit", "memory", "parallel", "profile")
+PARTS = ("fit", "minirocket", "memory", "parallel", "profile")
 N_TRAIN, N_TEST, N_STEPS, N_FEATURES = 4917, 2000, 100, 136
 # The parallel part: fits long enough (about 20 s each) that starting the workers (a few
 # seconds: a new Python process importing torch) is paid once against real work.
@@ -186,6 +189,40 @@ def run_fit(args, results: Results, variants: dict) -> None:
             f"{ba.mean():.3f} ± {sd:.3f} | {ba.min():.3f} | "
             f"{np.median(values['fit_peak_x']):.2f} |"
         )
+
+
+def _minirocket_fit(seed: int, strength: float) -> dict:
+    from aeon.classification.convolution_based import MiniRocketClassifier
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, y, X_test, y_test = _data(N_TRAIN, seed, strength)
+    model = MiniRocketClassifier(random_state=seed, n_jobs=1)
+    with Clock() as clock:
+        model.fit(X.transpose(0, 2, 1).astype(np.float64), y)
+    predicted = model.predict(X_test.transpose(0, 2, 1).astype(np.float64))
+    return {
+        "wall_s": clock.wall,
+        "cpu_s": clock.cpu,
+        "balanced_accuracy": float(balanced_accuracy_score(y_test, predicted)),
+    }
+
+
+def run_minirocket(args, results: Results) -> None:
+    rows = []
+    for seed in args.seeds:
+        record = _in_fresh_process(_minirocket_fit, seed, args.strength)
+        rows.append(results.write({"part": "minirocket", "seed": seed, **record}))
+        print(
+            f"seed {seed} MiniRocket: {record['wall_s']:.0f} s wall, {record['cpu_s']:.0f} s CPU, "
+            f"BA {record['balanced_accuracy']:.3f}",
+            flush=True,
+        )
+    ba = np.array([r["balanced_accuracy"] for r in rows])
+    sd = ba.std(ddof=1) if len(ba) > 1 else 0.0
+    print(
+        f"\nMiniRocket: {ba.mean():.3f} ± {sd:.3f} (worst {ba.min():.3f}), "
+        f"CPU {np.median([r['cpu_s'] for r in rows]):.0f} s per fit (median)"
+    )
 
 
 def run_memory(args, results: Results, params: dict) -> None:
@@ -334,6 +371,8 @@ def main():
     with Clock() as total:
         if "fit" in parts:
             run_fit(args, results, variants)
+        if "minirocket" in parts:
+            run_minirocket(args, results)
         if "memory" in parts:
             run_memory(args, results, {})
         if "parallel" in parts:
