@@ -7,7 +7,11 @@ bfloat16 autocast on and off: epoch time, and held-out balanced accuracy of the
 estimator's defaults on the synthetic order task. Table rows are appended to
 ``benchmarks/results/lengths.jsonl``.
 
-    python benchmarks/bench_lengths.py [--quick] [--threads N] [--part all|time|accuracy]
+    python benchmarks/bench_lengths.py [--quick] [--threads N] [--part all|time|bucketing|accuracy]
+        [--n-samples N] [--batch-sizes 32,128]
+
+``--part bucketing`` runs the first timing table only; ``--n-samples 4917 --batch-sizes 64``
+measures it at the reference user's scale and default batch size.
 """
 
 from __future__ import annotations
@@ -72,12 +76,20 @@ def epoch_times(variants: dict, epochs: int, rounds: int) -> dict[str, tuple[flo
 def main():
     def add(parser):
         parser.add_argument(
-            "--part", choices=("all", "time", "accuracy"), default="all", help="what to run"
+            "--part",
+            choices=("all", "time", "bucketing", "accuracy"),
+            default="all",
+            help="what to run",
+        )
+        parser.add_argument("--n-samples", type=int, default=None, help="sequences (1024)")
+        parser.add_argument(
+            "--batch-sizes", default="32,128", help="comma-separated batch sizes (32,128)"
         )
 
     args = parse_args(__doc__.splitlines()[0], add, results="lengths")
     results = Results(args)
-    n_samples = 256 if args.quick else 1024
+    n_samples = args.n_samples or (256 if args.quick else 1024)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     epochs = 2 if args.quick else 3
     rounds = 2 if args.quick else 4
     print_header("Variable lengths and bfloat16 autocast", args)
@@ -90,15 +102,20 @@ def main():
         "epoch time = median over epochs 2.. of all rounds; CPU = CPU seconds of this process.\n"
     )
 
-    if args.part in ("all", "time"):
-        timing_tables(results, X_full, y_full, X_var, y_var, epochs, rounds)
+    if args.part in ("all", "time", "bucketing"):
+        timing_tables(
+            results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes,
+            autocast=args.part != "bucketing",
+        )  # fmt: skip
     if args.part in ("all", "accuracy"):
         accuracy_table(results, args)
 
 
-def timing_tables(results: Results, X_full, y_full, X_var, y_var, epochs, rounds):
+def timing_tables(
+    results: Results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes, autocast=True
+):
     rows = []
-    for batch_size in (32, 128):
+    for batch_size in batch_sizes:
         variants = {
             "all 100": (lambda b=batch_size: seed_estimator(batch_size=b), X_full, y_full),
             "20..100, random batches": (
@@ -121,6 +138,7 @@ def timing_tables(results: Results, X_full, y_full, X_var, y_var, epochs, rounds
         for name in variants:
             rows.append(
                 {
+                    "n_samples": len(y_full),
                     "batch": batch_size,
                     "lengths": name,
                     "epoch CPU (s)": t[name][1],
@@ -131,9 +149,11 @@ def timing_tables(results: Results, X_full, y_full, X_var, y_var, epochs, rounds
                 }
             )
     results.table(rows, caption="Epoch time, estimator (autocast off)")
+    if not autocast:
+        return
 
     rows = []
-    for batch_size in (32, 128):
+    for batch_size in batch_sizes:
         variants = {
             f"autocast={flag}": (
                 lambda b=batch_size, f=flag: seed_estimator(

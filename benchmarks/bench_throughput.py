@@ -5,10 +5,13 @@ reference user's model (3 x Dense(32) -> 2 x BiLSTM(32) -> attention pooling),
 AdamW, weighted cross-entropy, gradient clipping, batches of 32 and 128.
 Reports training and inference samples/s, the estimator's overhead, peak memory
 (each variant in a fresh process) and, for reference, the LSTM run through
-``pack_padded_sequence`` or as a fused padded ``nn.LSTM``. Table rows are
-appended to ``benchmarks/results/throughput.jsonl``.
+``pack_padded_sequence`` or as a fused padded ``nn.LSTM``. Training runs two
+plain loops: the bare module, and the same network the estimator trains (its
+default input dropout included), so that the estimator's own overhead and the
+cost of its default regulariser are told apart. Table rows are appended to
+``benchmarks/results/throughput.jsonl``.
 
-    python benchmarks/bench_throughput.py [--quick] [--threads N]
+    python benchmarks/bench_throughput.py [--quick] [--threads N] [--part all|training]
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from _common import (
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from sklearn_seqattn._params import AUTO_INPUT_DROPOUT
 from sklearn_seqattn._validation import check_sequences
 from sklearn_seqattn.datasets import make_sequence_classification
 
 N_TIMESTEPS, N_FEATURES = 100, 136
+SAME_NETWORK = "plain loop, same network"
 
 
 def make_data(n_samples: int, min_length: int = N_TIMESTEPS, seed: int = 0):
@@ -55,10 +60,12 @@ def make_data(n_samples: int, min_length: int = N_TIMESTEPS, seed: int = 0):
     return X, y, lengths
 
 
-def plain_loop(X, y, lengths, batch_size: int, seed: int = 0, lstm: str = "ours") -> PlainLoop:
+def plain_loop(
+    X, y, lengths, batch_size: int, seed: int = 0, lstm: str = "ours", input_dropout: float = 0.0
+) -> PlainLoop:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = seed_module(N_FEATURES)
+        module = seed_module(N_FEATURES, input_dropout=input_dropout)
         if lstm != "ours":
             module.lstm = ReferenceBiLSTM(module.lstm, packed=lstm == "packed")
     return PlainLoop(module, X, lengths, y, batch_size, seed)
@@ -100,13 +107,22 @@ def train_rounds(X, y, lengths, batch_size, epochs, rounds):
     def estimator():
         return fit_timed(seed_estimator(batch_size=batch_size, max_epochs=epochs), X, y)
 
-    def plain():
+    def plain(input_dropout: float):
         with Clock() as clock:
-            loop = plain_loop(X, y, lengths, batch_size)
+            loop = plain_loop(X, y, lengths, batch_size, input_dropout=input_dropout)
             durations = [loop.epoch() for _ in range(epochs)]
         return (clock.wall, clock.cpu), durations
 
-    return interleave({"estimator": estimator, "plain loop": plain}, rounds)
+    # The estimator resolves input_dropout="auto" to AUTO_INPUT_DROPOUT on these steps
+    # (136 features, no batch-normalised convolutions): the second loop trains that network.
+    return interleave(
+        {
+            "estimator": estimator,
+            "plain loop": lambda: plain(0.0),
+            SAME_NETWORK: lambda: plain(AUTO_INPUT_DROPOUT),
+        },
+        rounds,
+    )
 
 
 def predict_rounds(X, y, lengths, batch_size, rounds):
@@ -171,11 +187,13 @@ def memory_rows(args, n_samples, batch_sizes):
 
 
 def main():
-    args = parse_args(
-        __doc__.splitlines()[0],
-        lambda p: p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS),
-        results="throughput",
-    )
+    def add(parser):
+        parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--part", choices=("all", "training"), default="all", help="what to run"
+        )
+
+    args = parse_args(__doc__.splitlines()[0], add, results="throughput")
     if args.memory_child:
         variant, batch_size, n_samples = args.memory_child
         memory_child(variant, int(batch_size), int(n_samples))
@@ -210,10 +228,14 @@ def main():
                     "train samples/s (CPU)": n_samples / cpu,
                     "vs plain, CPU": cpu / base[1],
                     "vs plain, wall": wall / base[0],
+                    "vs same network, CPU": cpu / epoch[SAME_NETWORK][1],
+                    "vs same network, wall": wall / epoch[SAME_NETWORK][0],
                     f"fit of {epochs} epochs, CPU (s)": fit[name][1],
                     "fit vs plain, CPU": fit[name][1] / fit["plain loop"][1],
                 }
             )
+        if args.part == "training":
+            continue
         res = predict_rounds(X, y, lengths, batch_size, rounds)
         t = {k: medians(v) for k, v in res.items()}
         for name, label in (("estimator", "predict_proba"), ("plain", "plain loop")):
@@ -232,6 +254,8 @@ def main():
                 }
             )
     results.table(train_rows, caption="Training")
+    if args.part == "training":
+        return
     results.table(predict_rows, caption="Inference (whole data set, eval mode)")
     results.table(
         memory_rows(args, n_samples, batch_sizes),
