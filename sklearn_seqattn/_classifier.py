@@ -240,11 +240,12 @@ class SeqAttentionClassifier(
         the epoch with the best validation score (ties: lower loss). Waiting
         for both matters: sequence models often memorise first (validation
         loss rising) before they find the temporal pattern (score rising).
-        "auto" does so when the validation split holds at least 20 samples
-        (about 200 training sequences at the default fraction), or when
+        "auto" does so when the validation split holds at least 50 samples
+        (about 500 training sequences at the default fraction), or when
         ``n_init > 1`` or ``decision_threshold="auto"`` need the split;
-        smaller data sets train for ``max_epochs`` on all their sequences,
-        since a handful of validation samples cannot tell epochs apart.
+        smaller data sets train for ``max_epochs`` on all their sequences:
+        a few dozen validation samples tell epochs apart too roughly to be
+        worth holding out (``docs/benchmarks.md``, section 11).
     validation_fraction : float, default=0.1
         Share of the training data held out when early stopping is on.
     n_iter_no_change : int or "auto", default="auto"

@@ -43,6 +43,8 @@ def holds_out(est, n_valid: int) -> bool:
 def validation_split(est, y_idx: np.ndarray, seed: int, groups=None):
     """Stratified (and grouped) hold-out for early stopping; (all, None) without it."""
     indices = np.arange(len(y_idx))
+    # Checked whether or not a split is held out: a mismatch is the caller's mistake.
+    groups = None if groups is None else _checked_groups(groups, len(y_idx))
     n_valid = int(np.ceil(est.validation_fraction * len(indices)))
     if not holds_out(est, n_valid):
         return indices, None
@@ -67,24 +69,29 @@ def validation_split(est, y_idx: np.ndarray, seed: int, groups=None):
         return train_test_split(indices, test_size=n_valid, random_state=seed)
 
 
-def _group_split(est, y_idx: np.ndarray, seed: int, groups):
-    """A validation split of whole groups, stratified as far as the groups allow."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
+def _checked_groups(groups, n_samples: int) -> np.ndarray:
+    """``groups`` as a 1-D array of comparable labels, one per sequence."""
     groups = column_or_1d(groups)
     try:
-        n_groups = len(np.unique(groups))
+        np.unique(groups)
     except TypeError:
         kinds = sorted({type(g).__name__ for g in groups})
         raise TypeError(
             f"groups must hold labels of one comparable type (ints or strings), got "
             f"{', '.join(kinds)}."
         ) from None
-    if len(groups) != len(y_idx):
+    if len(groups) != n_samples:
         raise ValueError(
-            f"groups must have one entry per sequence: X has {len(y_idx)}, groups has "
-            f"{len(groups)}."
+            f"groups must have one entry per sequence: X has {n_samples}, groups has {len(groups)}."
         )
+    return groups
+
+
+def _group_split(est, y_idx: np.ndarray, seed: int, groups: np.ndarray):
+    """A validation split of whole groups, stratified as far as the groups allow."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_groups = len(np.unique(groups))
     n_splits = min(n_groups, max(2, round(1 / est.validation_fraction)))
     if n_groups < 2:
         raise ValueError(

@@ -33,8 +33,10 @@ MAX_ESTIMATORS = 1000
 # downsample="auto" keeps at most this many steps of the longest training sequence.
 AUTO_DOWNSAMPLE_STEPS = 256
 # early_stopping="auto" holds out a validation split of at least this many samples,
-# or none: fewer cannot tell epochs apart (one sample moves the score by 5 points or more).
-AUTO_MIN_VALIDATION = 20
+# or none: below it, stopping on the split lost more than the held-out sequences are
+# worth (splits of 20-27 cost JapaneseVowels 0.022 and OSULeaf 0.040 in cross-validation,
+# docs/benchmarks.md section 11); splits of about 100 are what the larger defaults use.
+AUTO_MIN_VALIDATION = 50
 # input_dropout="auto" without batch-normalised convolutions.
 AUTO_INPUT_DROPOUT = 0.2
 # n_conv_layers="auto": this many layers for steps of at most this many features.

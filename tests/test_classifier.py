@@ -165,6 +165,7 @@ def test_history_early_stopping_and_best_weights(seq_data):
         lr=0.02,
         max_epochs=60,
         n_iter_no_change=3,
+        early_stopping=True,
         random_state=0,
         callbacks=[("keep", keep)],
     ).fit(X, y)

@@ -81,7 +81,7 @@ def test_prior_loss_is_the_loss_of_predicting_the_weighted_prior():
 
 def test_forced_collapse_warns_and_reports(seq_data):
     X, y, _ = seq_data
-    clf = SeqAttentionClassifier(**TINY, lr=1e-7)
+    clf = SeqAttentionClassifier(**TINY, lr=1e-7, early_stopping=True)
     with pytest.warns(ChanceLevelWarning, match="did not learn"):
         clf.fit(X, y)
     assert isinstance(clf.fit_diagnosis_, FitDiagnosis)

@@ -53,7 +53,7 @@ def test_a_large_fit_resolves_and_uses_the_shorter_patience():
 
 def test_a_small_fit_and_explicit_settings_keep_theirs():
     X, y = _data(400)
-    clf = SeqAttentionClassifier(**tiny(max_epochs=1)).fit(X, y)
+    clf = SeqAttentionClassifier(**tiny(max_epochs=1, early_stopping=True)).fit(X, y)
     assert clf.n_iter_no_change_ == _patience(clf) == AUTO_PATIENCE
     clf.set_params(n_iter_no_change=3, batch_size=16).fit(X, y)
     assert clf.n_iter_no_change_ == _patience(clf) == 3

@@ -75,7 +75,7 @@ def test_group_split_never_puts_a_group_on_both_sides(seq_data):
     groups = np.arange(len(X)) % 24  # 24 "speakers"
     X = _tagged(X)
     record = _RecordSplit()
-    clf = SeqAttentionClassifier(**TINY, standardize=False, callbacks=[record])
+    clf = SeqAttentionClassifier(**TINY, standardize=False, early_stopping=True, callbacks=[record])
     clf.fit(X, y, groups=groups)
     ids = lambda batches: {int(v // 1000) for b in batches for v in b}  # noqa: E731
     train_ids, valid_ids = ids(record.train), ids(record.valid)
@@ -87,9 +87,9 @@ def test_group_split_never_puts_a_group_on_both_sides(seq_data):
 def test_groups_must_fit_x(seq_data):
     X, y, _ = seq_data
     with pytest.raises(ValueError, match="groups must have one entry per sequence"):
-        SeqAttentionClassifier(**TINY).fit(X, y, groups=np.zeros(3))
+        SeqAttentionClassifier(**TINY).fit(X, y, groups=np.zeros(3))  # checked with no split
     with pytest.raises(ValueError, match="a single group"):
-        SeqAttentionClassifier(**TINY).fit(X, y, groups=np.zeros(len(X)))
+        SeqAttentionClassifier(**TINY, early_stopping=True).fit(X, y, groups=np.zeros(len(X)))
 
 
 def test_sampler_resamples_only_the_training_part(seq_data):
@@ -99,7 +99,11 @@ def test_sampler_resamples_only_the_training_part(seq_data):
     X = _tagged(X)
     record = _RecordSplit()
     clf = SeqAttentionClassifier(
-        **TINY, standardize=False, sampler=RandomOverSampler(), callbacks=[record]
+        **TINY,
+        standardize=False,
+        early_stopping=True,
+        sampler=RandomOverSampler(),
+        callbacks=[record],
     )
     clf.fit(X, y)
     ids = lambda batches: [int(v // 1000) for b in batches for v in b]  # noqa: E731
@@ -126,9 +130,9 @@ def _has_validation(clf) -> bool:
 @pytest.mark.parametrize(
     "n_samples, params, expected",
     [
-        (190, {}, False),  # a split of 19 samples: too small to tell epochs apart
-        (200, {}, True),  # 20 samples
-        (100, {"validation_fraction": 0.2}, True),
+        (490, {}, False),  # a split of 49 samples: too small to be worth holding out
+        (500, {}, True),  # 50 samples
+        (250, {"validation_fraction": 0.2}, True),
         (60, {"n_init": 2}, True),  # n_init keeps the best on the split
         (60, {"decision_threshold": "auto"}, True),  # chosen on the split
         (300, {"early_stopping": False}, False),
