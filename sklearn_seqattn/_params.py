@@ -37,8 +37,14 @@ AUTO_DOWNSAMPLE_STEPS = 256
 # worth (splits of 20-27 cost JapaneseVowels 0.022 and OSULeaf 0.040 in cross-validation,
 # docs/benchmarks.md section 11); splits of about 100 are what the larger defaults use.
 AUTO_MIN_VALIDATION = 50
-# input_dropout="auto" without batch-normalised convolutions.
+# input_dropout="auto" without batch-normalised convolutions: AUTO_INPUT_DROPOUT, and
+# AUTO_WIDE_INPUT_DROPOUT on steps of at least AUTO_WIDE_FEATURES features, where most values
+# are noise to memorise (event order at strength 1.5, 136 features: 0.86 -> 0.93 on fresh
+# data; BasicMotions' 6 features lost 0.04 in cross-validation, JapaneseVowels' 12 tied;
+# docs/benchmarks.md section 11, round 16).
 AUTO_INPUT_DROPOUT = 0.2
+AUTO_WIDE_INPUT_DROPOUT = 0.35
+AUTO_WIDE_FEATURES = 32
 # n_conv_layers="auto": this many layers for steps of at most this many features.
 AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3
@@ -412,17 +418,22 @@ def resolve_fixed_filters(fixed_filters, n_features: int) -> bool:
     return bool(fixed_filters)
 
 
-def resolve_input_dropout(input_dropout, n_conv_layers: int, conv_batch_norm: bool) -> float:
+def resolve_input_dropout(
+    input_dropout, n_conv_layers: int, conv_batch_norm: bool, n_features: int
+) -> float:
     """The input dropout rate: ``input_dropout`` itself, or the "auto" choice.
 
-    "auto" is ``AUTO_INPUT_DROPOUT``, except before batch-normalised
+    "auto" is ``AUTO_INPUT_DROPOUT`` (``AUTO_WIDE_INPUT_DROPOUT`` on steps of
+    at least ``AUTO_WIDE_FEATURES`` features), except before batch-normalised
     convolutions: dropout there makes training statistics differ from those
     at prediction (the variance shift), which cost GunPoint most of its
     accuracy in cross-validation.
     """
     if input_dropout != "auto":
         return float(input_dropout)
-    return 0.0 if n_conv_layers and conv_batch_norm else AUTO_INPUT_DROPOUT
+    if n_conv_layers and conv_batch_norm:
+        return 0.0
+    return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

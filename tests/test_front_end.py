@@ -234,13 +234,21 @@ def test_auto_convolves_series_of_few_features_only(tmp_path):
     assert (plain.front_end_, plain.n_conv_layers_) == ("conv", AUTO_CONV_LAYERS)
 
 
-def test_auto_input_dropout_is_off_before_batch_normalised_convolutions():
-    from sklearn_seqattn._params import AUTO_INPUT_DROPOUT, resolve_input_dropout
+def test_auto_input_dropout_is_off_before_batch_normalised_convolutions_and_wider_on_wide_steps():
+    from sklearn_seqattn._params import (
+        AUTO_INPUT_DROPOUT,
+        AUTO_WIDE_FEATURES,
+        AUTO_WIDE_INPUT_DROPOUT,
+        resolve_input_dropout,
+    )
 
-    assert resolve_input_dropout("auto", 0, True) == AUTO_INPUT_DROPOUT
-    assert resolve_input_dropout("auto", 3, False) == AUTO_INPUT_DROPOUT
-    assert resolve_input_dropout("auto", 3, True) == 0.0
-    assert resolve_input_dropout(0.3, 3, True) == 0.3
+    assert resolve_input_dropout("auto", 0, True, 4) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, False, 4) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, True, 4) == 0.0
+    assert resolve_input_dropout("auto", 0, False, AUTO_WIDE_FEATURES - 1) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 0, False, AUTO_WIDE_FEATURES) == AUTO_WIDE_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, True, 136) == 0.0
+    assert resolve_input_dropout(0.3, 3, True, 4) == 0.3
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 20, 1)).astype(np.float32)
     y = np.repeat([0, 1], 12)

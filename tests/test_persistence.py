@@ -346,6 +346,30 @@ def test_model_saved_before_conv_skip_existed_loads_without_it(data, tmp_path):
     assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+def test_the_input_dropout_rate_is_saved_and_older_saves_get_the_rate_they_trained_with(tmp_path):
+    from sklearn_seqattn._params import AUTO_INPUT_DROPOUT, AUTO_WIDE_INPUT_DROPOUT
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 32)).astype(np.float32)  # wide steps: the wide rate
+    y = np.repeat([0, 1], 20)
+    clf = SeqAttentionClassifier(**TINY).fit(X, y)
+    assert clf.input_dropout_ == AUTO_WIDE_INPUT_DROPOUT
+    folder = clf.save(tmp_path / "model")
+    loaded = SeqAttentionClassifier.load(folder)
+    assert loaded.input_dropout_ == AUTO_WIDE_INPUT_DROPOUT
+    assert loaded.net_.module_.input_dropout.p == AUTO_WIDE_INPUT_DROPOUT
+    config = json.loads((folder / "config.json").read_text())
+    del config["input_dropout"]  # as written before the rate depended on the width
+    _write_config(folder, config)
+    older = SeqAttentionClassifier.load(folder)
+    assert older.input_dropout_ == older.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
+    assert_array_equal(older.predict_proba(X), clf.predict_proba(X))
+    config["input_dropout"] = 1.5
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match=r"input_dropout must be null or a number in \[0, 1\)"):
+        SeqAttentionClassifier.load(folder)
+
+
 @pytest.mark.parametrize(
     "name, front_end, n_conv_layers, threshold",
     [("format2_conv", "conv", 3, None), ("format2_dense", "none", 0, 0.4)],
@@ -360,5 +384,6 @@ def test_a_save_of_format_2_loads_and_predicts_as_it_did(name, front_end, n_conv
     assert loaded.lr_schedule_ is None and not loaded.early_stopping_
     assert not loaded.restore_best_weights_  # that release kept the last weights here
     assert loaded.n_iter_no_change_ == loaded.n_iter_no_change == 20  # the parameter itself
+    assert loaded.input_dropout_ == (0.0 if front_end == "conv" else 0.2)  # as trained then
     assert_allclose(loaded.predict_proba(expected["X"]), expected["proba"], atol=1e-6)
     assert_array_equal(loaded.predict(expected["X"]), expected["pred"])

@@ -62,6 +62,7 @@ class Saved:
     n_init_trained: int | None
     batch_size: int
     n_iter_no_change: int | None
+    input_dropout: float | None
     threshold: float | None
     n_features: int
     class_weight: np.ndarray
@@ -167,6 +168,15 @@ def _optional_bool(value, field: str) -> bool | None:
     raise ValueError(f"{field} must be true, false or null, got {show(value)}")
 
 
+def _rate(value, field: str) -> float | None:
+    """A saved rate: None (not saved), or a number in [0, 1)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{field} must be null or a number in [0, 1), got {show(value)}")
+    return float(value)
+
+
 def _threshold(value) -> float | None:
     """The saved decision threshold: None, or a number strictly between 0 and 1."""
     if value is None:
@@ -270,6 +280,7 @@ def _decode_config(config: dict, version: int) -> Saved:
             if config.get("n_iter_no_change") is None
             else _int(config["n_iter_no_change"], "n_iter_no_change", 1)
         ),
+        input_dropout=_rate(config.get("input_dropout"), "input_dropout"),
         threshold=_threshold(config.get("threshold")),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
@@ -372,8 +383,14 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     # the schedule too (neither changes the network's shapes, checked with this estimator).
     estimator.restore_best_weights_ = bool(saved.restore_best_weights)
     estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False, saved.front_end)
-    estimator.input_dropout_ = resolve_input_dropout(
-        estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm
+    # Saves before the rate was saved were trained when "auto" did not depend on the
+    # width of the steps: the narrow rule (one feature) gives what they trained with.
+    estimator.input_dropout_ = (
+        resolve_input_dropout(
+            estimator.input_dropout, saved.front_end != "none", estimator.conv_batch_norm, 1
+        )
+        if saved.input_dropout is None
+        else saved.input_dropout
     )
     estimator.batch_size_ = saved.batch_size
     if saved.n_iter_no_change is None and is_auto(estimator.n_iter_no_change):
