@@ -40,7 +40,7 @@ AUTO_MIN_VALIDATION = 50
 # input_dropout="auto" without batch-normalised convolutions: AUTO_INPUT_DROPOUT, and
 # AUTO_WIDE_INPUT_DROPOUT on steps of at least AUTO_WIDE_FEATURES features, where most values
 # are noise to memorise (event order at strength 1.5, 136 features: 0.86 -> 0.93 on fresh
-# data; BasicMotions' 6 features lost 0.04 in cross-validation, JapaneseVowels' 12 tied;
+# data; BasicMotions' 6 features lost 0.05 in cross-validation, JapaneseVowels' 12 tied;
 # docs/benchmarks.md section 11, round 16).
 AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
