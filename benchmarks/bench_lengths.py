@@ -103,17 +103,14 @@ def main():
     )
 
     if args.part in ("all", "time", "bucketing"):
-        timing_tables(
-            results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes,
-            autocast=args.part != "bucketing",
-        )  # fmt: skip
+        bucketing_table(results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes)
+    if args.part in ("all", "time"):
+        autocast_table(results, X_var, y_var, epochs, rounds, batch_sizes)
     if args.part in ("all", "accuracy"):
         accuracy_table(results, args)
 
 
-def timing_tables(
-    results: Results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes, autocast=True
-):
+def bucketing_table(results: Results, X_full, y_full, X_var, y_var, epochs, rounds, batch_sizes):
     rows = []
     for batch_size in batch_sizes:
         variants = {
@@ -149,9 +146,9 @@ def timing_tables(
                 }
             )
     results.table(rows, caption="Epoch time, estimator (autocast off)")
-    if not autocast:
-        return
 
+
+def autocast_table(results: Results, X_var, y_var, epochs, rounds, batch_sizes):
     rows = []
     for batch_size in batch_sizes:
         variants = {
