@@ -168,21 +168,14 @@ def _optional_bool(value, field: str) -> bool | None:
     raise ValueError(f"{field} must be true, false or null, got {show(value)}")
 
 
-def _rate(value, field: str) -> float | None:
-    """A saved rate: None (not saved), or a number in [0, 1)."""
+def _optional_fraction(value, field: str, *, zero_allowed: bool = False) -> float | None:
+    """A saved fraction: None (not saved), or a number in (0, 1) ([0, 1) with ``zero_allowed``)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{field} must be null or a number in [0, 1), got {show(value)}")
-    return float(value)
-
-
-def _threshold(value) -> float | None:
-    """The saved decision threshold: None, or a number strictly between 0 and 1."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ValueError(f"threshold must be null or a number in (0, 1), got {show(value)}")
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not number or not (0 <= value < 1 if zero_allowed else 0 < value < 1):
+        interval = "[0, 1)" if zero_allowed else "(0, 1)"
+        raise ValueError(f"{field} must be null or a number in {interval}, got {show(value)}")
     return float(value)
 
 
@@ -280,8 +273,10 @@ def _decode_config(config: dict, version: int) -> Saved:
             if config.get("n_iter_no_change") is None
             else _int(config["n_iter_no_change"], "n_iter_no_change", 1)
         ),
-        input_dropout=_rate(config.get("input_dropout"), "input_dropout"),
-        threshold=_threshold(config.get("threshold")),
+        input_dropout=_optional_fraction(
+            config.get("input_dropout"), "input_dropout", zero_allowed=True
+        ),
+        threshold=_optional_fraction(config.get("threshold"), "threshold"),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
         n_iter=None if n_iter is None else _int(n_iter, "n_iter", 0),
