@@ -15,6 +15,7 @@ from typing import cast
 import torch
 from torch import nn
 
+from ._dropout import Dropout
 from ._multiscale import MaskedMultiScaleFrontEnd
 from ._norm import MaskedBatchNorm
 
@@ -150,7 +151,7 @@ class MaskedBiLSTM(nn.Module):
             self.forward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
             if bidirectional:
                 self.backward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.hidden_size = hidden_size
         self.output_size = hidden_size * n_dirs
 
@@ -257,7 +258,7 @@ class MaskedConvFrontEnd(nn.Module):
             self.norms.append(MaskedBatchNorm(channels) if batch_norm else nn.Identity())
             size = channels
         self.batch_norm = batch_norm
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output_size = size
 
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -286,10 +287,10 @@ class SelfAttentionBlock(nn.Module):
         self.feed_forward = nn.Sequential(
             nn.Linear(d_model, ff_units),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(ff_units, d_model),
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(
         self, h: torch.Tensor, padding: torch.Tensor, need_weights: bool = False
@@ -473,7 +474,7 @@ class SeqAttentionModule(nn.Module):
         self.input_noise = input_noise
         self.per_series = bool(per_series)
         self.downsample = int(downsample)
-        self.input_dropout = nn.Dropout(input_dropout)
+        self.input_dropout = Dropout(input_dropout)
         self.conv: MaskedConvFrontEnd | MaskedMultiScaleFrontEnd
         if front_end == "multiscale":
             self.conv = MaskedMultiScaleFrontEnd(
@@ -487,7 +488,7 @@ class SeqAttentionModule(nn.Module):
         layers: list[nn.Module] = []
         size = self.conv.output_size
         for _ in range(n_dense_layers):
-            layers += [nn.Linear(size, dense_units), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(size, dense_units), nn.ReLU(), Dropout(dropout)]
             size = dense_units
         self.front_end = nn.Sequential(*layers)
         self.lstm = MaskedBiLSTM(size, lstm_units, n_lstm_layers, bidirectional, dropout)
@@ -501,7 +502,7 @@ class SeqAttentionModule(nn.Module):
         self.pool = AttentionPooling(width) if pooling == "attention" else None
         self.conv_skip = bool(conv_skip and has_convolutions)
         head_width = width + (self.conv.output_size if self.conv_skip else 0)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(head_width, n_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(head_width, n_classes))
 
     def forward(
         self,

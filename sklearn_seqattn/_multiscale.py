@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._dropout import Dropout
 from ._norm import MaskedBatchNorm
 
 __all__ = ["MaskedMultiScaleFrontEnd", "fixed_filter_bank", "receptive_field"]
@@ -166,7 +167,7 @@ class MaskedMultiScaleFrontEnd(nn.Module):
             channels = n_filters
         self.shortcut = nn.Conv1d(width, n_filters, 1, bias=False)
         self.shortcut_norm = norm(n_filters)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output_size = n_filters
 
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
