@@ -27,8 +27,15 @@ folds and grid points. Parts:
   is wall(k members, parallel) <= 0.6 x k x wall(one network).
 * ``profile``: cProfile of one default fit at the seed shape: the functions
   with the largest cumulative time.
+* ``trajectory``: one fit per seed with a long patience (``--variants`` may
+  set it; default 20), recording every epoch's validation loss and score,
+  duration and balanced accuracy on the held-out sequences; then each
+  stopping rule (patience x relative loss threshold) is replayed on those
+  histories: the epoch it stops at, the epoch it restores, that epoch's
+  held-out accuracy and the wall time to it. Rules with a patience above the
+  run's cannot be replayed.
 
-    python benchmarks/bench_time_to_result.py [--parts fit,memory,parallel,profile]
+    python benchmarks/bench_time_to_result.py [--parts fit,memory,parallel,profile,trajectory]
         [--seeds 0,1,2,3,4] [--variants 'name={"batch_size": 128}' ...]
 """
 
@@ -55,7 +62,7 @@ from _common import (
 )
 from skorch.callbacks import Callback
 
-PARTS = ("fit", "minirocket", "memory", "parallel", "profile")
+PARTS = ("fit", "minirocket", "memory", "parallel", "profile", "trajectory")
 N_TRAIN, N_TEST, N_STEPS, N_FEATURES = 4917, 2000, 100, 136
 # The parallel part: fits long enough (about 20 s each) that starting the workers (a few
 # seconds: a new Python process importing torch) is paid once against real work.
@@ -340,6 +347,115 @@ def run_profile(args, results: Results) -> None:
     results.write({"part": "profile", "rows": rows})
 
 
+class HeldOutScore(Callback):
+    """Each epoch's balanced accuracy on held-out sequences (zero post-padding)."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+        self.lengths = (np.abs(X).sum(axis=2) != 0).cumsum(axis=1).argmax(axis=1) + 1
+        self.scores = []
+
+    def on_train_begin(self, net, **kwargs):
+        self.scores = []  # a restart (n_init) trains afresh
+
+    def on_epoch_end(self, net, **kwargs):
+        import torch
+        from sklearn.metrics import balanced_accuracy_score
+
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            logits = [
+                module(
+                    torch.as_tensor(self.X[i : i + 500]), torch.as_tensor(self.lengths[i : i + 500])
+                )
+                for i in range(0, len(self.X), 500)
+            ]
+        module.train(was_training)
+        predicted = torch.cat(logits).argmax(dim=1).numpy()
+        self.scores.append(float(balanced_accuracy_score(self.y, predicted)))
+
+
+def _trajectory_fit(params: dict, seed: int, strength: float, threads: int) -> dict:
+    """One fit's epochs: validation loss and score, duration, held-out accuracy."""
+    import torch
+
+    from sklearn_seqattn import SeqAttentionClassifier
+
+    torch.set_num_threads(threads)
+    X, y, X_test, y_test = _data(N_TRAIN, seed, strength)
+    held_out = HeldOutScore(X_test, y_test)
+    clf = SeqAttentionClassifier(random_state=seed, callbacks=[("held_out", held_out)], **params)
+    with Clock() as clock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    history = clf.history_
+    return {
+        "wall_s": clock.wall,
+        "valid_loss": [float(v) for v in history[:, "valid_loss"]],
+        "valid_score": [float(v) for v in history[:, "valid_score"]],
+        "dur": [float(v) for v in history[:, "dur"]],
+        "held_out": held_out.scores,
+        "n_init": int(clf.n_init_),
+    }
+
+
+def replay_stopping(record: dict, patience: int, threshold: float) -> tuple[int, int]:
+    """(epochs run, epoch restored), both 1-based, of the package's rule on one history."""
+    best_loss, best_pair, best_epoch, misses = np.inf, (-np.inf, -np.inf), 0, 0
+    for epoch, (loss, score) in enumerate(
+        zip(record["valid_loss"], record["valid_score"], strict=True), start=1
+    ):
+        loss_improved = loss < best_loss * (1 - threshold)
+        if loss_improved:
+            best_loss = loss
+        score_improved = score > best_pair[0]
+        misses = 0 if (loss_improved or score_improved) else misses + 1
+        if (score, -loss) > best_pair:
+            best_pair, best_epoch = (score, -loss), epoch
+        if misses == patience:
+            return epoch, best_epoch
+    return len(record["valid_loss"]), best_epoch
+
+
+def run_trajectory(args, results: Results, variants: dict) -> None:
+    params = {"n_iter_no_change": 20}
+    for extra in list(variants.values())[1:]:
+        params.update(extra)
+    records = []
+    for seed in args.seeds:
+        record = _in_fresh_process(_trajectory_fit, params, seed, args.strength, args.fit_threads)
+        records.append(
+            results.write({"part": "trajectory", "params": params, "seed": seed, **record})
+        )
+        print(
+            f"seed {seed}: {len(record['dur'])} epochs, {record['wall_s']:.0f} s, "
+            f"held-out BA at the end {record['held_out'][-1]:.4f}",
+            flush=True,
+        )
+    run_patience = params["n_iter_no_change"]
+    print(
+        "\n| patience | loss threshold | epochs run | wall / the run's rule | held-out BA | worst |"
+    )
+    print("|---|---|---|---|---|---|")
+    for patience in sorted({run_patience, 10, 7, 5, 3}):
+        if patience > run_patience:
+            continue
+        for threshold in (1e-4, 1e-3, 3e-3, 1e-2):
+            epochs, ratios, scores = [], [], []
+            for record in records:
+                stop, best = replay_stopping(record, patience, threshold)
+                base, _ = replay_stopping(record, run_patience, 1e-4)
+                epochs.append(stop)
+                ratios.append(sum(record["dur"][:stop]) / sum(record["dur"][:base]))
+                scores.append(record["held_out"][best - 1])
+            print(
+                f"| {patience} | {threshold:g} | {min(epochs)}-{max(epochs)} | "
+                f"{np.median(ratios):.2f} | {np.mean(scores):.4f} | {min(scores):.4f} |"
+            )
+
+
 def main():
     def add(parser):
         parser.add_argument("--parts", default=",".join(PARTS), help="parts to run")
@@ -379,6 +495,8 @@ def main():
             run_parallel(args, results)
         if "profile" in parts:
             run_profile(args, results)
+        if "trajectory" in parts:
+            run_trajectory(args, results, variants)
     print(f"\nRecords appended to {args.out}. Total wall {total.wall:.0f} s.")
 
 
