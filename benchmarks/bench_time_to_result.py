@@ -401,13 +401,19 @@ def _trajectory_fit(params: dict, seed: int, strength: float, threads: int) -> d
     }
 
 
-def replay_stopping(record: dict, patience: int, threshold: float) -> tuple[int, int]:
-    """(epochs run, epoch restored), both 1-based, of the package's rule on one history."""
+def replay_stopping(
+    record: dict, patience: int, threshold: float, min_delta: float = 0.0
+) -> tuple[int, int]:
+    """(epochs run, epoch restored), both 1-based, of the package's rule on one history.
+
+    A loss counts as improved when it falls below the best by more than ``threshold``
+    of it and by more than ``min_delta``.
+    """
     best_loss, best_pair, best_epoch, misses = np.inf, (-np.inf, -np.inf), 0, 0
     for epoch, (loss, score) in enumerate(
         zip(record["valid_loss"], record["valid_score"], strict=True), start=1
     ):
-        loss_improved = loss < best_loss * (1 - threshold)
+        loss_improved = loss < min(best_loss * (1 - threshold), best_loss - min_delta)
         if loss_improved:
             best_loss = loss
         score_improved = score > best_pair[0]
@@ -434,24 +440,35 @@ def run_trajectory(args, results: Results, variants: dict) -> None:
             f"held-out BA at the end {record['held_out'][-1]:.4f}",
             flush=True,
         )
-    run_patience = params["n_iter_no_change"]
+    print_replay(records, params["n_iter_no_change"])
+
+
+def print_replay(records: list, run_patience: int) -> None:
+    """Each stopping rule replayed on the recorded histories, against the run's own rule."""
     print(
-        "\n| patience | loss threshold | epochs run | wall / the run's rule | held-out BA | worst |"
+        "\n| patience | loss threshold (relative) | min delta (absolute) | epochs run | "
+        "wall / the run's rule, median | held-out BA | worst |"
     )
-    print("|---|---|---|---|---|---|")
-    for patience in sorted({run_patience, 10, 7, 5, 3}):
+    print("|---|---|---|---|---|---|---|")
+    for patience in sorted({run_patience, 10, 7, 5}):
         if patience > run_patience:
             continue
-        for threshold in (1e-4, 1e-3, 3e-3, 1e-2):
+        for threshold, min_delta in (
+            (1e-4, 0),
+            (1e-3, 0),
+            (1e-4, 1e-4),
+            (1e-4, 3e-4),
+            (1e-4, 1e-3),
+        ):
             epochs, ratios, scores = [], [], []
             for record in records:
-                stop, best = replay_stopping(record, patience, threshold)
+                stop, best = replay_stopping(record, patience, threshold, min_delta)
                 base, _ = replay_stopping(record, run_patience, 1e-4)
                 epochs.append(stop)
                 ratios.append(sum(record["dur"][:stop]) / sum(record["dur"][:base]))
                 scores.append(record["held_out"][best - 1])
             print(
-                f"| {patience} | {threshold:g} | {min(epochs)}-{max(epochs)} | "
+                f"| {patience} | {threshold:g} | {min_delta:g} | {min(epochs)}-{max(epochs)} | "
                 f"{np.median(ratios):.2f} | {np.mean(scores):.4f} | {min(scores):.4f} |"
             )
 

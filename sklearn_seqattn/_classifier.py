@@ -41,6 +41,7 @@ from ._params import (
     resolve_lr_schedule,
     resolve_n_iter_no_change,
     resolve_restore_best_weights,
+    resolve_tol,
 )
 from ._random import deterministic_algorithms, draw_seed
 from ._stopping import best_epoch
@@ -255,6 +256,13 @@ class SeqAttentionClassifier(
         "auto" is 20 epochs, and 10 from 2,048 training sequences on, where
         an epoch holds many updates and the validation score is steadier
         (see ``n_iter_no_change_``).
+    tol : float or "auto", default="auto"
+        How much the validation loss must fall below its best (in absolute
+        terms, as well as by a relative 1e-4) for early stopping to count an
+        epoch as a gain, as in scikit-learn's ``MLPClassifier``. "auto" is
+        1e-3 from 2,048 training sequences on, where the loss keeps creeping
+        down by ten-thousandths long after the score has settled, and 0
+        below (see ``tol_``; ``docs/benchmarks.md``, section 12).
     restore_best_weights : bool or "auto", default="auto"
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
@@ -377,6 +385,9 @@ class SeqAttentionClassifier(
         The mini-batch size used (``batch_size`` with "auto" resolved).
     n_iter_no_change_ : int
         The patience used (``n_iter_no_change`` with "auto" resolved).
+    tol_ : float
+        The absolute tolerance of early stopping (``tol`` with "auto"
+        resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
         Labels of the network's outputs: the fine labels when ``fit`` was
         given ``y_fine``, else ``classes_``.
@@ -473,6 +484,7 @@ class SeqAttentionClassifier(
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change="auto",
+        tol="auto",
         restore_best_weights="auto",
         lr_schedule="auto",
         gradient_clip=1.0,
@@ -528,6 +540,7 @@ class SeqAttentionClassifier(
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.restore_best_weights = restore_best_weights
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
@@ -687,6 +700,7 @@ class SeqAttentionClassifier(
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
         self.n_iter_no_change_ = resolve_n_iter_no_change(self.n_iter_no_change, len(train_idx))
+        self.tol_ = resolve_tol(self.tol, len(train_idx))
         self.device_ = device
         self.autocast_ = resolve_autocast(self.autocast, device)
         self.early_stopping_ = valid_idx is not None

@@ -87,7 +87,9 @@ def build_net(
             )
         )
         stopping = LossOrScoreStopping(
-            patience=est.n_iter_no_change_, restore=est.restore_best_weights_
+            patience=est.n_iter_no_change_,
+            restore=est.restore_best_weights_,
+            min_delta=est.tol_,
         )
         callbacks.append(("early_stopping", stopping))
     elif est.restore_best_weights_:

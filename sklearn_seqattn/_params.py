@@ -23,6 +23,7 @@ __all__ = [
     "resolve_device",
     "resolve_downsample",
     "resolve_n_iter_no_change",
+    "resolve_tol",
 ]
 
 # Sizes a network may have: checked before training, and by load() on saved configs.
@@ -65,6 +66,10 @@ AUTO_SCHEDULE_WITHOUT_SPLIT = "plateau"
 AUTO_LARGE_FIT = 2048
 AUTO_PATIENCE = 20
 AUTO_LARGE_PATIENCE = 10
+# tol="auto": there the validation loss keeps creeping down by ten-thousandths long after the
+# score has settled (replayed on recorded histories, docs/benchmarks.md, section 12); below,
+# no absolute tolerance, as the cross-validated defaults were chosen.
+AUTO_LARGE_TOL = 1e-3
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
@@ -194,6 +199,10 @@ def check_params(est) -> None:
     _check_int("max_epochs", est.max_epochs, 1)
     _check_int_or_auto("batch_size", est.batch_size, 1)
     _check_int_or_auto("n_iter_no_change", est.n_iter_no_change, 1)
+    if isinstance(est.tol, str) and not is_auto(est.tol):
+        raise ValueError(f"tol must be 'auto' or a real number >= 0, got {est.tol!r}.")
+    if not is_auto(est.tol):
+        _check_real("tol", est.tol, 0.0)
     _check_real("dropout", est.dropout, 0.0, 1.0, high_open=True)
     _check_real("weight_decay", est.weight_decay, 0.0)
     _check_real("lr", est.lr, 0.0, low_open=True)
@@ -448,6 +457,13 @@ def resolve_n_iter_no_change(n_iter_no_change, n_train: int) -> int:
     if not is_auto(n_iter_no_change):
         return int(n_iter_no_change)
     return AUTO_LARGE_PATIENCE if n_train >= AUTO_LARGE_FIT else AUTO_PATIENCE
+
+
+def resolve_tol(tol, n_train: int) -> float:
+    """Early stopping's absolute tolerance on the validation loss, or the "auto" choice."""
+    if not is_auto(tol):
+        return float(tol)
+    return AUTO_LARGE_TOL if n_train >= AUTO_LARGE_FIT else 0.0
 
 
 def resolve_device(device) -> str:

@@ -67,8 +67,9 @@ class LossOrScoreStopping(Callback):
     temporal pattern: the validation loss rises for a while (over-confident
     mistakes) while the validation score is about to climb. Stopping on the
     loss alone then restores a near-constant predictor. This callback stops
-    only when neither ``valid_loss`` (by a relative ``threshold``) nor
-    ``valid_score`` has improved for ``patience`` epochs, and at the end of
+    only when neither ``valid_loss`` (by a relative ``threshold`` and by at
+    least ``min_delta``) nor ``valid_score`` has improved for ``patience``
+    epochs, and at the end of
     training restores the weights of the epoch with the best score (ties:
     the lower loss).
 
@@ -82,6 +83,9 @@ class LossOrScoreStopping(Callback):
         History key of the validation loss (lower is better).
     threshold : float, default=1e-4
         Relative improvement of the loss that counts.
+    min_delta : float, default=0.0
+        Absolute improvement of the loss that counts: a loss near zero keeps
+        falling by relative amounts that change no prediction.
     sink : callable, default=print
         Where the stop message goes when the net is verbose (any other sink
         receives it whatever the verbosity, as skorch's callbacks do).
@@ -104,8 +108,10 @@ class LossOrScoreStopping(Callback):
         threshold=1e-4,
         sink=print,
         restore=True,
+        min_delta=0.0,
     ):
         self.patience = patience
+        self.min_delta = min_delta
         self.restore = restore
         self.score_name = score_name
         self.monitor = monitor
@@ -123,7 +129,9 @@ class LossOrScoreStopping(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
         score = net.history[-1, self.score_name]
-        loss_improved = loss < self.best_loss_ * (1 - self.threshold)
+        loss_improved = loss < min(
+            self.best_loss_ * (1 - self.threshold), self.best_loss_ - self.min_delta
+        )
         if loss_improved:
             self.best_loss_ = loss
         score_improved = score > self.best_pair_[0]  # best_pair_ holds the best score

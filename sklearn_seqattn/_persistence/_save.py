@@ -128,6 +128,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         ],
         "batch_size": int(estimator.batch_size_),
         "n_iter_no_change": int(estimator.n_iter_no_change_),
+        "tol": float(estimator.tol_),
         "input_dropout": float(estimator.input_dropout_),
         "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),

@@ -62,6 +62,7 @@ class Saved:
     n_init_trained: int | None
     batch_size: int
     n_iter_no_change: int | None
+    tol: float | None
     input_dropout: float | None
     threshold: float | None
     n_features: int
@@ -179,6 +180,16 @@ def _optional_fraction(value, field: str, *, zero_allowed: bool = False) -> floa
     return float(value)
 
 
+def _optional_tolerance(value, field: str) -> float | None:
+    """A saved tolerance: None (not saved), or a finite number >= 0."""
+    if value is None:
+        return None
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not number or not 0 <= value < float("inf"):
+        raise ValueError(f"{field} must be null or a finite number >= 0, got {show(value)}")
+    return float(value)
+
+
 def _sha256_field(config: dict, field: str) -> str:
     value = config[field]
     if not (isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")):
@@ -273,6 +284,7 @@ def _decode_config(config: dict, version: int) -> Saved:
             if config.get("n_iter_no_change") is None
             else _int(config["n_iter_no_change"], "n_iter_no_change", 1)
         ),
+        tol=_optional_tolerance(config.get("tol"), "tol"),
         input_dropout=_optional_fraction(
             config.get("input_dropout"), "input_dropout", zero_allowed=True
         ),
@@ -396,6 +408,12 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         int(estimator.n_iter_no_change)
         if saved.n_iter_no_change is None
         else saved.n_iter_no_change
+    )
+    # Saves before tol existed stopped with no absolute tolerance.
+    estimator.tol_ = (
+        saved.tol
+        if saved.tol is not None
+        else (0.0 if is_auto(estimator.tol) else float(estimator.tol))
     )
     estimator.threshold_ = saved.threshold
     return estimator
