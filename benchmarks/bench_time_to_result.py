@@ -128,7 +128,8 @@ def _one_fit(params: dict, seed: int, n_train: int, strength: float, threads: in
         "wall_s": clock.wall,
         "cpu_s": clock.cpu,
         "epochs": int(clf.n_iter_),
-        "n_init": int(clf.n_init_),
+        # Releases before n_init_ listed one validation score per initialisation.
+        "n_init": int(getattr(clf, "n_init_", len(getattr(clf, "init_scores_", [0])))),
         "best_epoch": clf.best_epoch_,
         "train_batches_s": timer.train,
         "valid_batches_s": timer.valid,
