@@ -15,11 +15,11 @@ class Dropout(nn.Dropout):
     independently, exactly as ``nn.Dropout`` does. On the CPU torch draws
     that mask through ``bernoulli_``, which costs about three times a uniform
     draw: for the input of a batch of 64 sequences of 100 steps x 136
-    features, 9 ms of forward and backward on two threads against 3 ms here,
-    a fifth of a training step of the default network. Other devices (CUDA's
-    fused kernel is already fast), evaluation and ``p == 0`` take
-    ``nn.Dropout``'s own path; the module holds no state, so saved weights
-    are unchanged.
+    features, 9 ms of forward and backward on two threads against 3 ms here;
+    a training step of the default network falls from 34 to 29 ms. Other
+    devices (CUDA's fused kernel is already fast), evaluation and ``p`` of 0
+    or 1 take ``nn.Dropout``'s own path; the module holds no state, so saved
+    weights are unchanged.
     """
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
