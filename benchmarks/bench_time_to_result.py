@@ -405,25 +405,32 @@ def _trajectory_fit(params: dict, seed: int, strength: float, threads: int) -> d
 def replay_stopping(
     record: dict, patience: int, threshold: float, min_delta: float = 0.0
 ) -> tuple[int, int]:
-    """(epochs run, epoch restored), both 1-based, of the package's rule on one history.
+    """(epochs run, epoch restored), both 1-based: the package's own stopping callback
+    driven by one recorded history."""
+    from types import SimpleNamespace
 
-    A loss counts as improved when it falls below the best by more than ``threshold``
-    of it and by more than ``min_delta``.
-    """
-    best_loss, best_pair, best_epoch, misses = np.inf, (-np.inf, -np.inf), 0, 0
-    for epoch, (loss, score) in enumerate(
-        zip(record["valid_loss"], record["valid_score"], strict=True), start=1
-    ):
-        loss_improved = loss < min(best_loss * (1 - threshold), best_loss - min_delta)
-        if loss_improved:
-            best_loss = loss
-        score_improved = score > best_pair[0]
-        misses = 0 if (loss_improved or score_improved) else misses + 1
-        if (score, -loss) > best_pair:
-            best_pair, best_epoch = (score, -loss), epoch
-        if misses == patience:
-            return epoch, best_epoch
-    return len(record["valid_loss"]), best_epoch
+    import torch
+    from skorch.history import History
+
+    from sklearn_seqattn._stopping import LossOrScoreStopping
+
+    stopping = LossOrScoreStopping(
+        patience, threshold=threshold, min_delta=min_delta, restore=False
+    )
+    # What the callback reads of a net; the module stands in for the weights it keeps.
+    net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
+    stopping.on_train_begin(net)
+    pairs = zip(record["valid_loss"], record["valid_score"], strict=True)
+    for epoch, (loss, score) in enumerate(pairs, start=1):
+        net.history.new_epoch()
+        net.history.record("epoch", epoch)
+        net.history.record("valid_loss", loss)
+        net.history.record("valid_score", score)
+        try:
+            stopping.on_epoch_end(net)
+        except KeyboardInterrupt:  # how the callback stops training
+            return epoch, stopping.best_epoch_
+    return len(record["valid_loss"]), stopping.best_epoch_
 
 
 def run_trajectory(args, results: Results, variants: dict) -> None:

@@ -1,9 +1,12 @@
 """Settings "auto" resolves by the size of the training set (batch size, patience, tol)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 from _helpers import tiny
+from skorch.history import History
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._params import (
@@ -91,29 +94,16 @@ def test_bad_tol_is_refused():
         SeqAttentionClassifier(**tiny(tol=None)).fit(X, y)
 
 
-class _History(list):
-    """The rows a callback reads: ``history[-1, key]`` and ``history[-1]``."""
-
-    def __getitem__(self, key):
-        if isinstance(key, tuple):
-            return list.__getitem__(self, key[0])[key[1]]
-        return list.__getitem__(self, key)
-
-
-class _Net:
-    def __init__(self):
-        self.history = _History()
-        self.verbose = 0
-        self.module_ = torch.nn.Linear(1, 1)  # the weights a best epoch keeps
-
-
 def _epochs_run(losses, min_delta, patience=3):
     """Epochs that LossOrScoreStopping lets run on these validation losses (score flat)."""
     stopping = LossOrScoreStopping(patience, min_delta=min_delta, restore=False)
-    net = _Net()
+    # What the callback reads of a net; the module stands in for the weights it keeps.
+    net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
     stopping.on_train_begin(net)
     for epoch, loss in enumerate(losses, start=1):
-        net.history.append({"epoch": epoch, "valid_loss": loss, "valid_score": 1.0})
+        net.history.new_epoch()
+        for key, value in (("epoch", epoch), ("valid_loss", loss), ("valid_score", 1.0)):
+            net.history.record(key, value)
         try:
             stopping.on_epoch_end(net)
         except KeyboardInterrupt:
