@@ -169,24 +169,22 @@ def _optional_bool(value, field: str) -> bool | None:
     raise ValueError(f"{field} must be true, false or null, got {show(value)}")
 
 
-def _optional_fraction(value, field: str, *, zero_allowed: bool = False) -> float | None:
-    """A saved fraction: None (not saved), or a number in (0, 1) ([0, 1) with ``zero_allowed``)."""
+def _optional_real(
+    value, field: str, *, low_open: bool = False, high: float | None = None
+) -> float | None:
+    """A saved number: None (not saved), or one from 0 (excluded with ``low_open``) to below
+    ``high`` (finite when ``high`` is None)."""
     if value is None:
         return None
     number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not number or not (0 <= value < 1 if zero_allowed else 0 < value < 1):
-        interval = "[0, 1)" if zero_allowed else "(0, 1)"
-        raise ValueError(f"{field} must be null or a number in {interval}, got {show(value)}")
-    return float(value)
-
-
-def _optional_tolerance(value, field: str) -> float | None:
-    """A saved tolerance: None (not saved), or a finite number >= 0."""
-    if value is None:
-        return None
-    number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not number or not 0 <= value < float("inf"):
-        raise ValueError(f"{field} must be null or a finite number >= 0, got {show(value)}")
+    upper = float("inf") if high is None else high
+    if not number or not ((0 < value) if low_open else (0 <= value)) or not value < upper:
+        wanted = (
+            "a finite number >= 0"
+            if high is None
+            else f"a number in {'(' if low_open else '['}0, {high})"
+        )
+        raise ValueError(f"{field} must be null or {wanted}, got {show(value)}")
     return float(value)
 
 
@@ -284,11 +282,9 @@ def _decode_config(config: dict, version: int) -> Saved:
             if config.get("n_iter_no_change") is None
             else _int(config["n_iter_no_change"], "n_iter_no_change", 1)
         ),
-        tol=_optional_tolerance(config.get("tol"), "tol"),
-        input_dropout=_optional_fraction(
-            config.get("input_dropout"), "input_dropout", zero_allowed=True
-        ),
-        threshold=_optional_fraction(config.get("threshold"), "threshold"),
+        tol=_optional_real(config.get("tol"), "tol"),
+        input_dropout=_optional_real(config.get("input_dropout"), "input_dropout", high=1),
+        threshold=_optional_real(config.get("threshold"), "threshold", low_open=True, high=1),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
         n_iter=None if n_iter is None else _int(n_iter, "n_iter", 0),
@@ -340,7 +336,13 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     ValueError
         If a hyper-parameter is malformed or the settings are inconsistent.
     """
-    from .._params import check_params, is_auto, resolve_input_dropout, resolve_lr_schedule
+    from .._params import (
+        check_params,
+        is_auto,
+        resolve_input_dropout,
+        resolve_lr_schedule,
+        resolve_tol,
+    )
     from .._validation import check_mask_value
 
     known = sorted(cls().get_params(deep=False))
@@ -409,11 +411,8 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         if saved.n_iter_no_change is None
         else saved.n_iter_no_change
     )
-    # Saves before tol existed stopped with no absolute tolerance.
-    estimator.tol_ = (
-        saved.tol
-        if saved.tol is not None
-        else (0.0 if is_auto(estimator.tol) else float(estimator.tol))
-    )
+    # Saves before tol existed stopped with no absolute tolerance: "auto" resolves as for
+    # a small fit (none).
+    estimator.tol_ = resolve_tol(estimator.tol, 0) if saved.tol is None else saved.tol
     estimator.threshold_ = saved.threshold
     return estimator
