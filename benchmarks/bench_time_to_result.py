@@ -23,8 +23,10 @@ folds and grid points. Parts:
   copy of X, at the seed shape and at 4x it (19,668 sequences).
 * ``parallel``: k ensemble members (``n_estimators=k``) with ``n_jobs=1``
   against ``n_jobs=2``, and one network, on 2,000 sequences of the seed's
-  width, a fixed 12 epochs; wall medians of interleaved repeats; the target
-  is wall(k members, parallel) <= 0.6 x k x wall(one network).
+  width, a fixed 12 epochs (``--parallel-data NAME --parallel-epochs N``: an
+  aeon set's training split instead, where ensembles are suggested); wall
+  medians of interleaved repeats; the target is wall(k members, parallel)
+  <= 0.6 x k x wall(one network).
 * ``profile``: cProfile of one default fit at the seed shape: the functions
   with the largest cumulative time.
 * ``trajectory``: one fit per seed with a long patience (``--variants`` may
@@ -258,18 +260,29 @@ def run_memory(args, results: Results, params: dict) -> None:
         )
 
 
-def _members_wall(k: int, n_jobs: int, threads: int) -> float:
+def _parallel_data(name: str):
+    """The parallel part's training data: the seed-width synthetic set, or an aeon set's."""
+    if name == "synthetic":
+        X, y, _, _ = _data(PARALLEL_N, 0, 2.0)
+        return X, y
+    from aeon.datasets import load_classification
+
+    X, y = load_classification(name, split="train")
+    return [np.asarray(x, dtype=np.float32).T for x in X], np.asarray(y)
+
+
+def _members_wall(k: int, n_jobs: int, threads: int, data: str, epochs: int) -> float:
     import torch
 
     from sklearn_seqattn import SeqAttentionClassifier
 
     torch.set_num_threads(threads)
-    X, y, _, _ = _data(PARALLEL_N, 0, 2.0)
+    X, y = _parallel_data(data)
     clf = SeqAttentionClassifier(
         n_estimators=k,
         n_init=1,
         n_jobs=n_jobs,
-        max_epochs=PARALLEL_EPOCHS,
+        max_epochs=epochs,
         early_stopping=False,
         random_state=0,
     )
@@ -292,7 +305,15 @@ def run_parallel(args, results: Results) -> None:
     }
     walls = interleave(
         {
-            name: functools.partial(_in_fresh_process, _members_wall, k, n_jobs, args.fit_threads)
+            name: functools.partial(
+                _in_fresh_process,
+                _members_wall,
+                k,
+                n_jobs,
+                args.fit_threads,
+                args.parallel_data,
+                args.parallel_epochs,
+            )
             for name, (k, n_jobs) in variants.items()
         },
         args.repeats,
@@ -305,6 +326,8 @@ def run_parallel(args, results: Results) -> None:
         results.write(
             {
                 "part": "parallel",
+                "data": args.parallel_data,
+                "epochs": args.parallel_epochs,
                 "variant": name,
                 "k": k,
                 "n_jobs": n_jobs,
@@ -495,6 +518,18 @@ def main():
             "--fit-threads", type=int, default=2, help="torch threads of each fit (default 2)"
         )
         parser.add_argument("--repeats", type=int, default=3, help="repeats of the parallel part")
+        parser.add_argument(
+            "--parallel-data",
+            default="synthetic",
+            help="the parallel part's data: 'synthetic' (2,000 seed-width sequences, default) "
+            "or the name of an aeon set (its training split)",
+        )
+        parser.add_argument(
+            "--parallel-epochs",
+            type=int,
+            default=PARALLEL_EPOCHS,
+            help=f"fixed epochs of the parallel part's fits (default {PARALLEL_EPOCHS})",
+        )
 
     args = parse_args(
         __doc__.splitlines()[0], add, results="time-to-result", seeds="0,1,2,3,4", quick_seeds="0"
