@@ -89,8 +89,8 @@ class SeqAttentionClassifier(
         Average every ``downsample`` consecutive steps (over real steps only)
         into one before the front end, so long sequences cost less and
         reach the recurrent layers at a length they handle well. "auto"
-        picks ``ceil(longest training sequence / 256)``: 1 (no
-        downsampling) for sequences of up to 256 steps. Attention weights
+        picks ``ceil(longest training sequence / 512)``: 1 (no
+        downsampling) for sequences of up to 512 steps. Attention weights
         are still returned per original step.
     n_conv_layers : int or "auto", default="auto"
         Number of masked temporal convolution layers (``Conv1d ->

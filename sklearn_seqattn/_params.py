@@ -31,8 +31,11 @@ MAX_WIDTH = 2**20  # every width, n_features_in, the downsampling factor
 MAX_LAYERS = 128  # each n_*_layers
 MAX_WEIGHTS = 2**31  # weights of the whole network (8 GiB of float32)
 MAX_ESTIMATORS = 1000
-# downsample="auto" keeps at most this many steps of the longest training sequence.
-AUTO_DOWNSAMPLE_STEPS = 256
+# downsample="auto" keeps at most this many steps of the longest training sequence. 512:
+# in cross-validation twice the resolution of 256 gained on OSULeaf (427 steps: 0.83 -> 0.88)
+# and ACSF1 (1,460: 0.50 -> 0.66), tied on PickupGestureWiimoteZ (361), at about twice the
+# CPU of those fits (docs/benchmarks.md section 11, round 18).
+AUTO_DOWNSAMPLE_STEPS = 512
 # early_stopping="auto" holds out a validation split of at least this many samples,
 # or none: below it, stopping on the split lost more than the held-out sequences are
 # worth (splits of 20-27 cost JapaneseVowels 0.022 and OSULeaf 0.040 in cross-validation,

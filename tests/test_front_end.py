@@ -185,12 +185,12 @@ def test_downsample_averages_windows_of_real_steps():
     assert out_real.tolist() == [[True, True, True], [True, True, False]]
 
 
-def test_auto_downsample_keeps_at_most_256_steps():
+def test_auto_downsample_keeps_at_most_512_steps():
     from sklearn_seqattn._params import resolve_downsample
 
-    assert resolve_downsample("auto", np.array([30, 256])) == 1
-    assert resolve_downsample("auto", np.array([257, 12])) == 2
-    assert resolve_downsample("auto", np.array([1460])) == 6
+    assert resolve_downsample("auto", np.array([30, 512])) == 1
+    assert resolve_downsample("auto", np.array([513, 12])) == 2
+    assert resolve_downsample("auto", np.array([1460])) == 3
     assert resolve_downsample(4, np.array([10])) == 4
 
 
@@ -199,7 +199,7 @@ def test_downsampled_model_reports_attention_per_original_step(tmp_path):
     X = rng.normal(size=(40, 300, 2)).astype(np.float32)
     X[:20, 250:] = 0.0  # shorter sequences
     y = np.repeat([0, 1], 20)
-    clf = SeqAttentionClassifier(**TINY).fit(X, y)
+    clf = SeqAttentionClassifier(**TINY, downsample=2).fit(X, y)
     assert clf.downsample_ == 2
     weights = clf.attention_weights(X)
     assert weights.shape == (40, 300)
