@@ -221,6 +221,12 @@ def read_records(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def aeon_sequences(X) -> list[np.ndarray]:
+    """aeon's series (an ``(n, channels, T)`` array or a list of ``(channels, T_i)``) as
+    float32 ``(T_i, channels)`` sequences, the layout the classifier reads."""
+    return [np.asarray(x, dtype=np.float32).T for x in X]
+
+
 # ------------------------------------------------------------------------ tables
 def print_header(title: str, args: argparse.Namespace) -> None:
     """The title, then the facts of the run: date, commit, machine, versions, mode, records."""

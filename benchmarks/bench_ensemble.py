@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 import torch
-from _common import Clock, Results, parse_args, print_header, print_table
+from _common import Clock, Results, aeon_sequences, parse_args, print_header, print_table
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 
@@ -32,7 +32,7 @@ SIZES = (1, 3, 5)
 
 def _ours(X) -> list | np.ndarray:
     """aeon's (n, channels, T) arrays or lists as (T, channels) sequences."""
-    items = [np.asarray(x, dtype=np.float32).T for x in X]
+    items = aeon_sequences(X)
     if len({len(x) for x in items}) == 1 and not any((x == 0).all(axis=1).any() for x in items):
         return np.stack(items)
     return items

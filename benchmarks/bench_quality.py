@@ -55,7 +55,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import Clock, Results, parse_args, print_header, print_table, read_records
+from _common import (
+    Clock,
+    Results,
+    aeon_sequences,
+    parse_args,
+    print_header,
+    print_table,
+    read_records,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
@@ -238,9 +246,7 @@ def aeon_task(name: str, quick: bool) -> Task:
     if quick:
         X_train, y_train = subsample(X_train, y_train, QUICK_TRAIN)
         X_test, y_test = subsample(X_test, y_test, QUICK_TEST)
-    # aeon: (n, channels, time) arrays or lists of (channels, time_i); ours: (time_i, channels).
-    ours_train = [np.asarray(x, dtype=np.float32).T for x in X_train]
-    ours_test = [np.asarray(x, dtype=np.float32).T for x in X_test]
+    ours_train, ours_test = aeon_sequences(X_train), aeon_sequences(X_test)
     lengths = [len(x) for x in ours_train + ours_test]
     # Stack only equal lengths without all-zero steps (they would read as padding).
     if len(set(lengths)) == 1 and not any((x == 0).all(axis=1).any() for x in ours_train):

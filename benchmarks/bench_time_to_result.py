@@ -56,6 +56,7 @@ import numpy as np
 from _common import (
     Clock,
     Results,
+    aeon_sequences,
     current_rss_mib,
     interleave,
     parse_args,
@@ -268,7 +269,7 @@ def _parallel_data(name: str):
     from aeon.datasets import load_classification
 
     X, y = load_classification(name, split="train")
-    return [np.asarray(x, dtype=np.float32).T for x in X], np.asarray(y)
+    return aeon_sequences(X), np.asarray(y)
 
 
 def _members_wall(k: int, n_jobs: int, threads: int, data: str, epochs: int) -> float:

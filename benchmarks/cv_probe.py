@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 import torch
-from _common import Clock, Results, parse_args, print_header, print_table
+from _common import Clock, Results, aeon_sequences, parse_args, print_header, print_table
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
@@ -98,10 +98,10 @@ def _take(X, rows):
 
 def probe(name: str, params: dict, seeds: list[int]) -> dict:
     X, y = load_classification(name, split="train")
-    if isinstance(X, list):  # unequal lengths: (channels, T_i) each
-        X = [np.asarray(x, dtype=np.float32).T for x in X]
-    else:
-        X = np.asarray(X, dtype=np.float32).transpose(0, 2, 1)  # (n, T, channels)
+    ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
+    X = aeon_sequences(X)
+    if not ragged:
+        X = np.stack(X)  # (n, T, channels)
     params = dict(params)
     n_members = params.pop("ensemble", 1)
     scores, singles, cpu, n_fits = [], [], 0.0, 0
