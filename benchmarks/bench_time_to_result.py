@@ -402,14 +402,35 @@ class HeldOutScore(Callback):
         self.scores.append(float(balanced_accuracy_score(self.y, predicted)))
 
 
-def _trajectory_fit(params: dict, seed: int, strength: float, threads: int) -> dict:
+def _contour_data(n_train: int, n_test: int, seed: int, amplitude: float):
+    """``make_contour_classification``, split so that no speaker is on both sides."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    from sklearn_seqattn.datasets import make_contour_classification
+
+    n = n_train + n_test
+    X, y, groups = make_contour_classification(
+        n, N_STEPS, N_FEATURES, amplitude=amplitude, return_groups=True, random_state=seed
+    )
+    split = GroupShuffleSplit(1, train_size=n_train / n, random_state=seed)
+    train, test = next(split.split(X, y, groups))
+    return X[train], y[train], X[test], y[test]
+
+
+def _trajectory_fit(
+    params: dict, seed: int, strength: float, threads: int, data: str, n_train: int, n_test: int
+) -> dict:
     """One fit's epochs: validation loss and score, duration, held-out accuracy."""
     import torch
 
     from sklearn_seqattn import SeqAttentionClassifier
 
     torch.set_num_threads(threads)
-    X, y, X_test, y_test = _data(N_TRAIN, seed, strength)
+    if data == "contour":
+        X, y, X_test, y_test = _contour_data(n_train, n_test, seed, strength)
+    else:
+        X, y, X_test, y_test = _data(n_train, seed, strength)
+        X_test, y_test = X_test[:n_test], y_test[:n_test]
     held_out = HeldOutScore(X_test, y_test)
     clf = SeqAttentionClassifier(random_state=seed, callbacks=[("held_out", held_out)], **params)
     with Clock() as clock, warnings.catch_warnings():
@@ -423,6 +444,8 @@ def _trajectory_fit(params: dict, seed: int, strength: float, threads: int) -> d
         "dur": [float(v) for v in history[:, "dur"]],
         "held_out": held_out.scores,
         "n_init": int(clf.n_init_),
+        "n_train": len(y),
+        "batch_size": int(clf.batch_size_),
     }
 
 
@@ -463,10 +486,12 @@ def run_trajectory(args, results: Results, variants: dict) -> None:
         params.update(extra)
     records = []
     for seed in args.seeds:
-        record = _in_fresh_process(_trajectory_fit, params, seed, args.strength, args.fit_threads)
-        records.append(
-            results.write({"part": "trajectory", "params": params, "seed": seed, **record})
-        )
+        record = _in_fresh_process(
+            _trajectory_fit, params, seed, args.strength, args.fit_threads,
+            args.trajectory_data, args.n_train, args.n_test,
+        )  # fmt: skip
+        head = {"part": "trajectory", "data": args.trajectory_data, "params": params}
+        records.append(results.write({**head, "seed": seed, **record}))
         print(
             f"seed {seed}: {len(record['dur'])} epochs, {record['wall_s']:.0f} s, "
             f"held-out BA at the end {record['held_out'][-1]:.4f}",
@@ -482,7 +507,7 @@ def print_replay(records: list, run_patience: int) -> None:
         "wall / the run's rule, median | held-out BA | worst |"
     )
     print("|---|---|---|---|---|---|---|")
-    for patience in sorted({run_patience, 10, 7, 5}):
+    for patience in sorted({run_patience, 100, 60, 40, 30, 20, 10, 7, 5}):
         if patience > run_patience:
             continue
         for threshold, min_delta in (
@@ -519,6 +544,21 @@ def main():
             "--fit-threads", type=int, default=2, help="torch threads of each fit (default 2)"
         )
         parser.add_argument("--repeats", type=int, default=3, help="repeats of the parallel part")
+        parser.add_argument(
+            "--trajectory-data",
+            choices=("event-order", "contour"),
+            default="event-order",
+            help="the trajectory part's data: make_event_order_classification at --strength "
+            "(default) or make_contour_classification at amplitude --strength, speaker-disjoint",
+        )
+        parser.add_argument(
+            "--n-train", type=int, default=N_TRAIN, help=f"the trajectory part's training "
+            f"sequences (default {N_TRAIN})"
+        )  # fmt: skip
+        parser.add_argument(
+            "--n-test", type=int, default=N_TEST, help=f"the trajectory part's held-out "
+            f"sequences (default {N_TEST})"
+        )  # fmt: skip
         parser.add_argument(
             "--parallel-data",
             default="synthetic",
