@@ -211,7 +211,8 @@ def _advice(verdict: str, basis: str, n: int, stuck: bool, majority: float) -> s
         )
     tries = (
         "Try n_init=3 (several initialisations, the best on the validation split kept), "
-        "lr=1e-3, n_iter_no_change=40, class_weight='balanced' for imbalanced classes, "
+        "lr=1e-3, a longer patience (n_iter_no_change; weak order can take 100 epochs or "
+        "more to appear), class_weight='balanced' for imbalanced classes, "
         "and check that the classes are separable at all (e.g. with a simple baseline)"
     )
     if basis == "validation" and n < 50:

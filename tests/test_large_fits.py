@@ -14,6 +14,7 @@ from sklearn_seqattn._params import (
     AUTO_LARGE_PATIENCE,
     AUTO_LARGE_TOL,
     AUTO_PATIENCE,
+    AUTO_SPLIT_PATIENCE,
     resolve_batch_size,
     resolve_n_iter_no_change,
     resolve_tol,
@@ -24,20 +25,22 @@ from sklearn_seqattn._stopping import LossOrScoreStopping
 @pytest.mark.parametrize(
     ("n_train", "batch_size", "patience", "tol"),
     [
-        (100, 8, AUTO_PATIENCE, 0.0),
-        (1024, 64, AUTO_PATIENCE, 0.0),
-        (AUTO_LARGE_FIT - 1, 64, AUTO_PATIENCE, 0.0),
+        (100, 8, AUTO_SPLIT_PATIENCE, 0.0),
+        (1024, 64, AUTO_SPLIT_PATIENCE, 0.0),
+        (AUTO_LARGE_FIT - 1, 64, AUTO_SPLIT_PATIENCE, 0.0),
         (AUTO_LARGE_FIT, 64, AUTO_LARGE_PATIENCE, AUTO_LARGE_TOL),
         (20_000, 64, AUTO_LARGE_PATIENCE, AUTO_LARGE_TOL),
     ],
 )
 def test_auto_choices_by_training_set_size(n_train, batch_size, patience, tol):
     assert resolve_batch_size("auto", n_train) == batch_size
-    assert resolve_n_iter_no_change("auto", n_train) == patience
+    assert resolve_n_iter_no_change("auto", n_train, True) == patience
     assert resolve_tol("auto", n_train) == tol
+    # Without a validation split the patience is only the plateau schedule's window.
+    assert resolve_n_iter_no_change("auto", n_train, False) == AUTO_PATIENCE
     # Explicit settings are kept, whatever the size.
     assert resolve_batch_size(32, n_train) == 32
-    assert resolve_n_iter_no_change(7, n_train) == 7
+    assert resolve_n_iter_no_change(7, n_train, True) == 7
     assert resolve_tol(0.01, n_train) == 0.01
 
 
@@ -68,7 +71,7 @@ def test_a_large_fit_resolves_and_uses_the_shorter_patience():
 def test_a_small_fit_and_explicit_settings_keep_theirs():
     X, y = _data(400)
     clf = SeqAttentionClassifier(**tiny(max_epochs=1, early_stopping=True)).fit(X, y)
-    assert clf.n_iter_no_change_ == _patience(clf) == AUTO_PATIENCE
+    assert clf.n_iter_no_change_ == _patience(clf) == AUTO_SPLIT_PATIENCE
     assert clf.tol_ == _tol(clf) == 0.0
     clf.set_params(n_iter_no_change=3, batch_size=16, tol=0.05).fit(X, y)
     assert clf.n_iter_no_change_ == _patience(clf) == 3
@@ -119,3 +122,11 @@ def test_tol_ignores_a_loss_that_creeps_down_by_less():
     # Small gains that add up past tol within the patience still count.
     steady = [0.5 - 0.0006 * i for i in range(12)]
     assert _epochs_run(steady, min_delta=1e-3) == len(steady)
+
+
+def test_without_a_split_the_patience_is_the_plateau_schedule_window():
+    X, y = _data(100)
+    clf = SeqAttentionClassifier(**tiny(max_epochs=1, lr_schedule="plateau")).fit(X, y)
+    assert not clf.early_stopping_
+    assert clf.n_iter_no_change_ == AUTO_PATIENCE
+    assert dict(clf.net_.callbacks_)["lr_schedule"].patience == AUTO_PATIENCE // 2
