@@ -148,6 +148,23 @@ def _label_noise(seed: int):
     return X, np.where(flip, 1 - y, y)
 
 
+def _wide_level(seed: int):
+    """A level shift of the whole series on 4 of 40 features is the class.
+
+    Per-series scaling (``standardize="auto"`` on steps this wide) removes
+    exactly that: the network can only be at chance; the data set's
+    statistics keep it.
+    """
+    rng = np.random.RandomState(seed)
+    n, t, f = 1200, 30, 40
+    y = rng.permutation(np.arange(n) % 2)
+    lengths = rng.randint(t // 2, t + 1, size=n)
+    X = rng.standard_normal((n, t, f)).astype(np.float32)
+    X[:, :, :4] += np.where(y == 1, 0.5, -0.5)[:, None, None].astype(np.float32)
+    X[np.arange(t)[None, :] >= lengths[:, None]] = 0.0
+    return X, y
+
+
 def _event_order(seed: int):
     return make_event_order_classification(
         n_samples=500,
@@ -210,6 +227,21 @@ SCENARIOS = {
         _label_noise,
         350,
         {"dense_units": 2, "lstm_units": 2, "max_epochs": 10, "early_stopping": True},
+    ),
+    # The network stays at chance where order-blind baselines read the level: "underfitting".
+    "wide-step level (per series)": Scenario(
+        "underfitting",
+        "a level shift on 4 of 40 features is the class; standardize='auto' (per series)",
+        _wide_level,
+        1000,
+        {"dense_units": 16, "lstm_units": 16, "max_epochs": 30},
+    ),
+    "wide-step level (standardize=True)": Scenario(
+        "learned",
+        "the same with standardize=True (the data set's statistics)",
+        _wide_level,
+        1000,
+        {"dense_units": 16, "lstm_units": 16, "max_epochs": 30, "standardize": True},
     ),
     "learned order": Scenario(
         "learned",

@@ -19,7 +19,7 @@ from sklearn_seqattn.report import BASELINES, SUGGESTIONS, VERDICTS
 from sklearn_seqattn.report import _baselines as baselines_module
 from sklearn_seqattn.report._baselines import binned_features, fit_baselines, order_blind_features
 from sklearn_seqattn.report._evidence import CurveEvidence
-from sklearn_seqattn.report._suggestions import Facts, suggest
+from sklearn_seqattn.report._suggestions import Facts, facts_of, suggest
 from sklearn_seqattn.report._verdict import Evidence, decide_verdict
 
 LINEAR = ("order_blind", "binned")
@@ -376,6 +376,22 @@ def test_suggestions_already_in_effect_are_left_out():
     assert "n_init=3" not in changes and "n_estimators=3" not in changes
     fresh = Facts(20, 60, 400, 0.5, "binned", {"n_init": 1, "n_estimators": 1})
     assert "n_init=3" in [s.change for s in suggest("plateau", fresh)]
+
+
+def test_per_series_scaling_is_questioned_only_where_it_was_used():
+    facts = Facts(40, 30, 1000, 0.5, "order_blind", {"standardize": "per_series"})
+    assert "standardize=True" in [s.change for s in suggest("underfitting", facts)]
+    assert "standardize=True" not in [s.change for s in suggest("learned", facts)]
+    kept = Facts(40, 30, 1000, 0.5, "order_blind", {"standardize": True})
+    assert "standardize=True" not in [s.change for s in suggest("underfitting", kept)]
+
+
+def test_a_fitted_setting_reaches_the_suggestions_resolved():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 32)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    clf = SeqAttentionClassifier(lstm_units=2, dense_units=2, max_epochs=1).fit(X, y)
+    assert facts_of(clf, 32, 6, 40, 0.5, None).settings["standardize"] == "per_series"
 
 
 def test_plot_draws_curves_and_bars(learned):
