@@ -41,7 +41,6 @@ from ._params import (
     resolve_lr_schedule,
     resolve_n_iter_no_change,
     resolve_restore_best_weights,
-    resolve_standardize,
     resolve_tol,
 )
 from ._random import deterministic_algorithms, draw_seed
@@ -209,7 +208,7 @@ class SeqAttentionClassifier(
         Copies keep their sample's loss weight; synthetic sequences get the
         mean weight of their class. A sampler without a ``random_state`` gets
         one from this fit's seed.
-    standardize : bool, "per_series" or "auto", default="auto"
+    standardize : bool or "per_series", default=True
         True: standardise each feature inside the network with the mean and
         standard deviation of the real (non-padded) training steps. The
         statistics are part of the model (saved and exported with it), so
@@ -217,14 +216,12 @@ class SeqAttentionClassifier(
         each sequence's features by their own mean and standard deviation
         over its real steps (what the UCR loaders of InceptionTime and
         MiniRocket do, and per-utterance normalisation of speech features),
-        which discards each series' level and scale. "auto": "per_series" on
-        steps of at least 32 features, where per-speaker or per-recording
-        offsets on every feature are what a network memorises instead of
-        the pattern (a slow contour on 4 of 136 features, speaker-disjoint:
-        0.50-0.68 -> 0.92-0.95 balanced accuracy), True on narrower steps,
-        whose levels often are the class; see ``standardize_``. Set True
-        when the level of a series itself tells the classes apart. False:
-        feed the values as they are.
+        which discards each series' level and scale. Try it when a speaker
+        or a recording shifts every feature and the test holds other
+        speakers: a slow contour on 4 of 136 features went from chance to
+        0.91 balanced accuracy (``docs/benchmarks.md``, section 13); it
+        starts learning later, so give it patience. False: feed the values
+        as they are.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is
         padding (NaN allowed). Ignored for ragged lists.
@@ -372,8 +369,6 @@ class SeqAttentionClassifier(
         Whether the head also reads the front end's mean over time.
     input_dropout_ : float
         The input dropout rate used (``input_dropout`` with "auto" resolved).
-    standardize_ : bool or "per_series"
-        The input scaling used (``standardize`` with "auto" resolved).
     device_ : str
         The torch device the network was trained on (``device`` with "auto"
         resolved).
@@ -486,7 +481,7 @@ class SeqAttentionClassifier(
         decision_threshold=None,
         threshold_scoring="balanced_accuracy",
         sampler=None,
-        standardize="auto",
+        standardize=True,
         mask_value=0.0,
         class_weight=None,
         max_epochs=200,
@@ -722,7 +717,6 @@ class SeqAttentionClassifier(
         downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)
         fixed_filters = resolve_fixed_filters(self.fixed_filters, n_features)
-        standardize = resolve_standardize(self.standardize, n_features)
         if continuing:
             # "auto" keeps the fitted network's choice; an explicit setting that differs
             # from it is refused when the network is rebuilt (continue_network).
@@ -732,10 +726,7 @@ class SeqAttentionClassifier(
                 front_end = (self.front_end_, self.n_conv_layers_)
             if is_auto(self.fixed_filters):
                 fixed_filters = self.fixed_filters_
-            if is_auto(self.standardize):
-                standardize = self.standardize_
         self.downsample_ = downsample
-        self.standardize_ = standardize
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
         self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
@@ -762,7 +753,7 @@ class SeqAttentionClassifier(
         if valid_idx is not None:
             valid_ds = subset_dataset(data, seqs.lengths, *targets, valid_idx)
         fit_data = FitData(seqs, y_idx, fine_idx, weights, train_idx, valid_idx, train_ds, valid_ds)
-        if self.standardize_ is True and not continuing:
+        if self.standardize is True and not continuing:
             fit_data.stats = standardization(seqs, train_idx)
 
         with deterministic_algorithms(self.deterministic, device):

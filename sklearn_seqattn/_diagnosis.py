@@ -199,10 +199,8 @@ def _advice(verdict: str, basis: str, n: int, stuck: bool, majority: float) -> s
         causes = (
             "regularisation too strong (weight_decay, dropout, or an activity penalty "
             "in custom callbacks), a learning rate too low or too high (lr), too few "
-            "epochs (max_epochs, n_iter_no_change), features on very different "
-            "scales (keep standardize on or scale X), or a class told by each series' "
-            "level, which per-series scaling discards (the default on steps of 32 "
-            "features or more: set standardize=True)"
+            "epochs (max_epochs, n_iter_no_change), or features on very different "
+            "scales (keep standardize=True or scale X)"
         )
     else:
         seen += ", although the training loss fell: the network memorised the training data"

@@ -23,7 +23,6 @@ __all__ = [
     "resolve_device",
     "resolve_downsample",
     "resolve_n_iter_no_change",
-    "resolve_standardize",
     "resolve_tol",
 ]
 
@@ -50,12 +49,6 @@ AUTO_MIN_VALIDATION = 50
 AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
 AUTO_WIDE_FEATURES = 32
-# standardize="auto": steps of at least AUTO_WIDE_FEATURES features (frames such as speech
-# features, whose speakers shift every feature) are standardised per series; a slow contour
-# on 4 of 136 features under per-speaker offsets went from chance (0.50-0.68 over the data
-# set's statistics, speaker-disjoint test) to 0.92-0.95, event order held (0.94-0.95);
-# docs/benchmarks.md, section 13. Narrower steps keep the data set's statistics: the level of
-# a few sensors' channels often is the class (BasicMotions).
 # n_conv_layers="auto": this many layers for steps of at most this many features.
 AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3
@@ -173,11 +166,9 @@ def check_params(est) -> None:
             f"warm_start=True continues one fitted network; n_estimators={est.n_estimators} "
             "trains an ensemble afresh at every fit. Use n_estimators=1 or warm_start=False."
         )
-    if not (
-        isinstance(est.standardize, (bool, np.bool_)) or est.standardize in ("per_series", "auto")
-    ):
+    if not (isinstance(est.standardize, (bool, np.bool_)) or est.standardize == "per_series"):
         raise ValueError(
-            f"standardize must be True, False, 'per_series' or 'auto', got {est.standardize!r}."
+            f"standardize must be True, False or 'per_series', got {est.standardize!r}."
         )
     _check_int_or_auto("n_init", est.n_init, 1, MAX_ESTIMATORS)
     if est.n_jobs is not None:
@@ -460,17 +451,6 @@ def resolve_input_dropout(
     if n_conv_layers and conv_batch_norm:
         return 0.0
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
-
-
-def resolve_standardize(standardize, n_features: int) -> bool | str:
-    """The input scaling: ``standardize`` itself, or the "auto" choice.
-
-    "auto" is "per_series" on steps of at least ``AUTO_WIDE_FEATURES``
-    features, True (the data set's statistics) on narrower ones.
-    """
-    if is_auto(standardize):
-        return "per_series" if n_features >= AUTO_WIDE_FEATURES else True
-    return "per_series" if standardize == "per_series" else bool(standardize)
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

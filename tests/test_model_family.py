@@ -13,7 +13,6 @@ from sklearn_seqattn._multiscale import (
     fixed_filter_bank,
     receptive_field,
 )
-from sklearn_seqattn._params import AUTO_WIDE_FEATURES, resolve_standardize
 from sklearn_seqattn.datasets import make_sequence_classification
 
 TINY = tiny(dense_units=8, lstm_units=8, front_end_filters=4, max_epochs=3)
@@ -115,45 +114,6 @@ def test_per_series_scaling_ignores_each_series_level_and_scale(univariate):
     items = [X[i, :n] for i, n in enumerate(lengths)]
     moved = [x * rng.uniform(0.5, 4) + rng.uniform(-3, 3) for x in items]
     assert_allclose(clf.predict_proba(moved), clf.predict_proba(items), atol=1e-4)
-
-
-@pytest.mark.parametrize(
-    ("n_features", "expected"),
-    [
-        (1, True),
-        (AUTO_WIDE_FEATURES - 1, True),
-        (AUTO_WIDE_FEATURES, "per_series"),
-        (136, "per_series"),
-    ],
-)
-def test_auto_standardize_is_per_series_on_wide_steps(n_features, expected):
-    assert resolve_standardize("auto", n_features) == expected
-    for explicit in (True, False, "per_series"):
-        assert resolve_standardize(explicit, n_features) == explicit
-
-
-def test_wide_steps_are_scaled_per_series_by_default():
-    X, y = make_sequence_classification(
-        n_samples=60, n_timesteps=12, n_features=AUTO_WIDE_FEATURES, event_length=3,
-        signal=3.0, random_state=0,
-    )  # fmt: skip
-    wide = SeqAttentionClassifier(**TINY).fit(X, y)
-    module = wide.net_.module_
-    assert wide.standardize_ == "per_series" and module.per_series
-    # The data set's statistics are not used on top: the buffers stay the identity.
-    assert (module.input_shift == 0).all() and (module.input_scale == 1).all()
-    # Each series' level and scale, per feature, no longer matter.
-    rng = np.random.default_rng(1)
-    lengths = (X != 0).any(axis=2).sum(axis=1)
-    items = [X[i, :n] for i, n in enumerate(lengths)]
-    moved = [x * rng.uniform(0.5, 4, x.shape[1]) + rng.uniform(-3, 3, x.shape[1]) for x in items]
-    assert_allclose(wide.predict_proba(moved), wide.predict_proba(items), atol=1e-4)
-    # Narrower steps keep the data set's statistics, and so each series' level.
-    narrow = SeqAttentionClassifier(**TINY).fit(X[:, :, : AUTO_WIDE_FEATURES - 1], y)
-    assert narrow.standardize_ is True and not narrow.net_.module_.per_series
-    assert not (narrow.net_.module_.input_shift == 0).all()
-    # An explicit True on wide steps is kept.
-    assert SeqAttentionClassifier(**TINY, standardize=True).fit(X, y).standardize_ is True
 
 
 def test_auto_front_end_honours_an_explicit_conv_count(univariate):
@@ -260,7 +220,7 @@ def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
         (dict(front_end="inception"), "front_end must be one of"),
         (dict(front_end_filters=0), "front_end_filters must be"),
         (dict(n_estimators=0), "n_estimators must be"),
-        (dict(standardize="series"), "standardize must be True, False, 'per_series' or 'auto'"),
+        (dict(standardize="series"), "standardize must be True, False or 'per_series'"),
         (dict(fixed_filters="yes"), "fixed_filters must be True, False or 'auto'"),
         (dict(restore_best_weights=None), "restore_best_weights must be True, False or 'auto'"),
     ],

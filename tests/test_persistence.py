@@ -370,31 +370,6 @@ def test_the_input_dropout_rate_is_saved_and_older_saves_get_the_rate_they_train
         SeqAttentionClassifier.load(folder)
 
 
-def test_the_input_scaling_is_saved_and_older_saves_keep_their_parameter(tmp_path):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 6, 32)).astype(np.float32)  # wide steps: per series
-    y = np.repeat([0, 1], 20)
-    clf = SeqAttentionClassifier(**TINY).fit(X, y)
-    folder = clf.save(tmp_path / "model")
-    loaded = SeqAttentionClassifier.load(folder)
-    assert loaded.standardize == "auto" and loaded.standardize_ == "per_series"
-    assert loaded.net_.module_.per_series
-    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-    config = json.loads((folder / "config.json").read_text())
-    del config["standardize"]  # as written before "auto" existed: the parameter was the choice
-    config["params"]["standardize"] = "per_series"
-    _write_config(folder, config)
-    assert SeqAttentionClassifier.load(folder).standardize_ == "per_series"
-    config["params"]["standardize"] = "auto"
-    _write_config(folder, config)
-    with pytest.raises(ValueError, match="standardize is 'auto' unresolved"):
-        SeqAttentionClassifier.load(folder)
-    config["standardize"] = "per_feature"
-    _write_config(folder, config)
-    with pytest.raises(ValueError, match="standardize must be true, false"):
-        SeqAttentionClassifier.load(folder)
-
-
 @pytest.mark.parametrize(
     "name, front_end, n_conv_layers, threshold",
     [("format2_conv", "conv", 3, None), ("format2_dense", "none", 0, 0.4)],

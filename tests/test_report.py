@@ -19,7 +19,7 @@ from sklearn_seqattn.report import BASELINES, SUGGESTIONS, VERDICTS
 from sklearn_seqattn.report import _baselines as baselines_module
 from sklearn_seqattn.report._baselines import binned_features, fit_baselines, order_blind_features
 from sklearn_seqattn.report._evidence import CurveEvidence
-from sklearn_seqattn.report._suggestions import Facts, facts_of, suggest
+from sklearn_seqattn.report._suggestions import Facts, suggest
 from sklearn_seqattn.report._verdict import Evidence, decide_verdict
 
 LINEAR = ("order_blind", "binned")
@@ -380,18 +380,17 @@ def test_suggestions_already_in_effect_are_left_out():
 
 def test_per_series_scaling_is_questioned_only_where_it_was_used():
     facts = Facts(40, 30, 1000, 0.5, "order_blind", {"standardize": "per_series"})
-    assert "standardize=True" in [s.change for s in suggest("underfitting", facts)]
+    changes = [s.change for s in suggest("underfitting", facts)]
+    assert "standardize=True" in changes and 'standardize="per_series"' not in changes
     assert "standardize=True" not in [s.change for s in suggest("learned", facts)]
-    kept = Facts(40, 30, 1000, 0.5, "order_blind", {"standardize": True})
-    assert "standardize=True" not in [s.change for s in suggest("underfitting", kept)]
 
 
-def test_a_fitted_setting_reaches_the_suggestions_resolved():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 6, 32)).astype(np.float32)
-    y = np.repeat([0, 1], 20)
-    clf = SeqAttentionClassifier(lstm_units=2, dense_units=2, max_epochs=1).fit(X, y)
-    assert facts_of(clf, 32, 6, 40, 0.5, None).settings["standardize"] == "per_series"
+def test_per_series_scaling_is_suggested_for_wide_steps_only():
+    wide = Facts(136, 100, 1000, 0.3, "binned", {"standardize": True})
+    changes = [s.change for s in suggest("plateau", wide)]
+    assert 'standardize="per_series"' in changes and "standardize=True" not in changes
+    narrow = Facts(12, 100, 1000, 0.3, "binned", {"standardize": True})
+    assert 'standardize="per_series"' not in [s.change for s in suggest("plateau", narrow)]
 
 
 def test_plot_draws_curves_and_bars(learned):

@@ -64,7 +64,6 @@ class Saved:
     n_iter_no_change: int | None
     tol: float | None
     input_dropout: float | None
-    standardize: bool | str | None
     threshold: float | None
     n_features: int
     class_weight: np.ndarray
@@ -168,12 +167,6 @@ def _optional_bool(value, field: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     raise ValueError(f"{field} must be true, false or null, got {show(value)}")
-
-
-def _optional_standardize(value) -> bool | str | None:
-    if value is None or isinstance(value, bool) or value == "per_series":
-        return value
-    raise ValueError(f'standardize must be true, false, "per_series" or null, got {show(value)}')
 
 
 def _optional_real(
@@ -291,7 +284,6 @@ def _decode_config(config: dict, version: int) -> Saved:
         ),
         tol=_optional_real(config.get("tol"), "tol"),
         input_dropout=_optional_real(config.get("input_dropout"), "input_dropout", high=1),
-        standardize=_optional_standardize(config.get("standardize")),
         threshold=_optional_real(config.get("threshold"), "threshold", low_open=True, high=1),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
@@ -349,7 +341,6 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         is_auto,
         resolve_input_dropout,
         resolve_lr_schedule,
-        resolve_standardize,
         resolve_tol,
     )
     from .._validation import check_mask_value
@@ -395,14 +386,6 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     estimator.n_conv_layers_ = saved.n_conv_layers
     estimator.front_end_ = saved.front_end
     estimator.fixed_filters_ = saved.fixed_filters
-    # Saves before "auto" existed hold the choice in the parameter itself.
-    if saved.standardize is None and is_auto(estimator.standardize):
-        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: standardize is 'auto' unresolved.")
-    estimator.standardize_ = (
-        resolve_standardize(estimator.standardize, saved.n_features)
-        if saved.standardize is None
-        else saved.standardize
-    )
     # Before format 3 the parameter itself was the choice.
     estimator.conv_skip_ = bool(estimator.conv_skip) if saved.conv_skip is None else saved.conv_skip
     # Before format 3 the choice was not saved; load() derives it from the history, and
