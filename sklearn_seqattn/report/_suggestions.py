@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._params import AUTO_WIDE_FEATURES
+
 __all__ = ["SUGGESTIONS", "Facts", "Suggestion", "facts_of", "suggest"]
 
 # Settings that "auto" resolves at fit time; the resolved value (attribute name + "_")
@@ -28,9 +30,6 @@ _RESOLVED = (
     "lr_schedule",
     "n_init",
 )
-# Steps of at least this many features count as wide (speech frames, many channels), where
-# per-series scaling was measured.
-WIDE_FEATURES = 32
 # Sequences of at least this many steps count as long for conv_skip: OSULeaf (427 steps)
 # gained from it, ArrowHead (251) lost.
 LONG_SEQUENCE = 300
@@ -165,7 +164,7 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         "held-out balanced accuracy 0.49 with per-series scaling and 1.00 with the data "
         "set's statistics (5 seeds)",
         cost="none in time; offsets that a speaker or a recording puts on every feature then "
-        "reach the network (a speaker-disjoint slow contour fell from 0.91 to 0.50)",
+        "reach the network (a speaker-disjoint slow contour fell from 0.91 to 0.66)",
         source="docs/benchmarks.md, section 13",
         applies=lambda f: _setting(f, "standardize") == "per_series",
     ),
@@ -174,12 +173,12 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         params={"standardize": "per_series"},
         verdicts=("chance", "underfitting", "plateau"),
         gain="on a slow contour over 4 of 136 features with per-speaker offsets, tested on "
-        "other speakers: held-out balanced accuracy 0.50 -> 0.91 (3 seeds; binned means 0.73)",
+        "other speakers: held-out balanced accuracy 0.66 -> 0.91 (binned means 0.73)",
         cost="each series' level and scale are discarded; learning starts later (event order "
         "0.952 -> 0.940 at 1,000 sequences, and at chance at 4,917 with the 10-epoch "
         "patience there: raise n_iter_no_change)",
         source="docs/benchmarks.md, section 13",
-        applies=lambda f: f.n_features >= WIDE_FEATURES and _setting(f, "standardize") is True,
+        applies=lambda f: f.n_features >= AUTO_WIDE_FEATURES and _setting(f, "standardize") is True,
     ),
     Suggestion(
         change="n_init=3",
