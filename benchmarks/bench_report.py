@@ -131,6 +131,17 @@ def _tiny(seed: int):
     )
 
 
+def _level_shift(rng: np.random.RandomState, n: int, t: int, f: int, shifted: int, shift: float):
+    """Balanced classes told apart by ``+-shift`` on the first ``shifted`` of ``f`` features,
+    over the whole real part of each sequence (lengths ``t // 2``..``t``, zero post-padding)."""
+    y = rng.permutation(np.arange(n) % 2)
+    lengths = rng.randint(t // 2, t + 1, size=n)
+    X = rng.standard_normal((n, t, f)).astype(np.float32)
+    X[:, :, :shifted] += np.where(y == 1, shift, -shift)[:, None, None].astype(np.float32)
+    X[np.arange(t)[None, :] >= lengths[:, None]] = 0.0
+    return X, y
+
+
 def _label_noise(seed: int):
     """A level shift on one feature decides the class; 20% of the labels are flipped.
 
@@ -138,13 +149,8 @@ def _label_noise(seed: int):
     about 0.8 that no model passes, reached by the order-blind baseline too.
     """
     rng = np.random.RandomState(seed)
-    n, t, f = 500, 30, 3
-    y = rng.permutation(np.arange(n) % 2)
-    lengths = rng.randint(t // 2, t + 1, size=n)
-    X = rng.standard_normal((n, t, f)).astype(np.float32)
-    X[:, :, 0] += np.where(y == 1, 3.0, -3.0)[:, None].astype(np.float32)
-    X[np.arange(t)[None, :] >= lengths[:, None]] = 0.0
-    flip = rng.rand(n) < 0.2
+    X, y = _level_shift(rng, 500, 30, 3, shifted=1, shift=3.0)
+    flip = rng.rand(len(y)) < 0.2
     return X, np.where(flip, 1 - y, y)
 
 
@@ -154,14 +160,7 @@ def _wide_level(seed: int):
     Per-series scaling (``standardize="per_series"``) removes exactly that:
     the network can only be at chance; the data set's statistics keep it.
     """
-    rng = np.random.RandomState(seed)
-    n, t, f = 1200, 30, 40
-    y = rng.permutation(np.arange(n) % 2)
-    lengths = rng.randint(t // 2, t + 1, size=n)
-    X = rng.standard_normal((n, t, f)).astype(np.float32)
-    X[:, :, :4] += np.where(y == 1, 0.5, -0.5)[:, None, None].astype(np.float32)
-    X[np.arange(t)[None, :] >= lengths[:, None]] = 0.0
-    return X, y
+    return _level_shift(np.random.RandomState(seed), 1200, 30, 40, shifted=4, shift=0.5)
 
 
 def _event_order(seed: int):
