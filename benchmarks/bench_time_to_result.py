@@ -38,7 +38,7 @@ folds and grid points. Parts:
   run's cannot be replayed.
 
     python benchmarks/bench_time_to_result.py [--parts fit,memory,parallel,profile,trajectory]
-        [--seeds 0,1,2,3,4] [--variants 'name={"batch_size": 128}' ...]
+        [--seeds 0,1,2,3,4] [--device cuda] [--variants 'name={"batch_size": 128}' ...]
 """
 
 from __future__ import annotations
@@ -164,6 +164,8 @@ def run_fit(args, results: Results, variants: dict) -> None:
         for name, params in variants.items():
             if args.quick:
                 params = {**params, "max_epochs": 3}
+            if args.device is not None:
+                params = {"device": args.device, **params}
             record = _in_fresh_process(
                 _one_fit, params, seed, n_train, args.strength, args.fit_threads
             )
@@ -540,6 +542,9 @@ def main():
             help='extra settings to compare with the defaults, each NAME=JSON ({"lr": 1e-3})',
         )
         parser.add_argument("--strength", type=float, default=2.0, help="event strength")
+        parser.add_argument(
+            "--device", default=None, help="the fit part's device, e.g. 'cuda' (default: cpu)"
+        )
         parser.add_argument(
             "--fit-threads", type=int, default=2, help="torch threads of each fit (default 2)"
         )
