@@ -39,6 +39,7 @@ from ._params import (
     resolve_front_end,
     resolve_input_dropout,
     resolve_lr_schedule,
+    resolve_n_estimators,
     resolve_n_iter_no_change,
     resolve_restore_best_weights,
     resolve_tol,
@@ -333,14 +334,19 @@ class SeqAttentionClassifier(
         it failed (chance level or collapsed, on the validation split, or on
         the training data without one), another, up to 3 in all: a fit
         that learns costs one training, one that fails costs three.
-    n_estimators : int, default=1
+    n_estimators : int or "auto", default="auto"
         Number of networks trained from different seeds (each with its own
         ``n_init`` restarts) whose probabilities are averaged, as
         InceptionTime's ensembles do. ``predict_proba``, ``predict``,
         ``attention_weights`` (the members' mean), ``transform`` (the
         members' embeddings side by side), ``save``/``load`` and ``to_onnx``
         work on the ensemble as on one network; the fit costs
-        ``n_estimators`` trainings. Not combined with ``warm_start``.
+        ``n_estimators`` trainings (``n_jobs`` trains them side by side).
+        "auto" trains 3 where the training sequences hold at most 32,768
+        real steps after downsampling (e.g. 300 sequences of 100 steps),
+        where one network is cheap and depends most on its seed, and 1 above
+        (and with ``warm_start``). :attr:`n_estimators_` holds the choice.
+        An int above 1 is not combined with ``warm_start``.
     n_jobs : int or None, default=None
         Worker processes that train the ensemble's members (or, with one
         member, an int ``n_init``'s restarts) at the same time on a CPU, as
@@ -432,6 +438,8 @@ class SeqAttentionClassifier(
         With early stopping, the best validation score of each initialisation
         trained (one entry when ``n_init=1``, or when "auto" stopped after
         the first); with ``n_estimators > 1``, one such list per member.
+    n_estimators_ : int
+        The number of networks trained (``n_estimators`` resolved).
     member_diagnoses_ : list of FitDiagnosis
         The diagnosis of each ensemble member alone (one entry without an
         ensemble); ``fit_diagnosis_`` judges the averaged ensemble.
@@ -506,7 +514,7 @@ class SeqAttentionClassifier(
         verbose=0,
         warm_start=False,
         n_init="auto",
-        n_estimators=1,
+        n_estimators="auto",
         n_jobs=None,
     ):
         self.downsample = downsample
@@ -658,6 +666,12 @@ class SeqAttentionClassifier(
         check_params(self)
         device = resolve_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
+        if continuing and getattr(self, "n_estimators_", 1) > 1:
+            raise ValueError(
+                "warm_start=True continues one fitted network; this estimator holds an "
+                f"ensemble of {self.n_estimators_} (n_estimators_). Set warm_start=False to "
+                "train afresh, or fit with n_estimators=1 before continuing."
+            )
         seqs = check_sequences(X, mask_value=self.mask_value, estimator=self, reset=not continuing)
         y = check_classification_y(y, len(seqs), type(self).__name__)
         classes, y_idx = np.unique(y, return_inverse=True)
@@ -727,6 +741,13 @@ class SeqAttentionClassifier(
             if is_auto(self.fixed_filters):
                 fixed_filters = self.fixed_filters_
         self.downsample_ = downsample
+        self.n_estimators_ = (
+            1
+            if continuing
+            else resolve_n_estimators(
+                self.n_estimators, self.warm_start, seqs.lengths[train_idx], downsample
+            )
+        )
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
         self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
@@ -740,7 +761,7 @@ class SeqAttentionClassifier(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm, n_features
         )
         # A network too large to build is refused before any work.
-        network_on_meta(self, seqs.data.shape[2], 1 if continuing else self.n_estimators)
+        network_on_meta(self, seqs.data.shape[2], self.n_estimators_)
         # One copy of the data for the whole fit: the splits index into it (on a GPU
         # with room for it, the copy lives there).
         data = place_data(seqs.data, device)
@@ -769,7 +790,7 @@ class SeqAttentionClassifier(
                 self.n_iter_ = len(net.history)
         if not continuing:
             self.n_init_ = sum(len(scores) for scores in self.init_scores_)
-            if self.n_estimators == 1:
+            if self.n_estimators_ == 1:
                 self.init_scores_ = self.init_scores_[0]
         self.net_ = net
         self.history_ = net.history

@@ -78,6 +78,12 @@ AUTO_LARGE_PATIENCE = 10
 # score has settled (replayed on recorded histories, docs/benchmarks.md, section 12); below,
 # no absolute tolerance, as the cross-validated defaults were chosen.
 AUTO_LARGE_TOL = 1e-3
+# n_estimators="auto": AUTO_ENSEMBLE networks where the training split holds at most
+# AUTO_ENSEMBLE_STEPS real steps after downsampling (a cheap fit, whose single network
+# depends most on its seed), one network above. Chosen by cross-validation on the training
+# splits of the six aeon sets under it (docs/benchmarks.md, section 14).
+AUTO_ENSEMBLE = 3
+AUTO_ENSEMBLE_STEPS = 32_768
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
@@ -160,8 +166,8 @@ def check_params(est) -> None:
         raise ValueError(f"kernel_size must be odd, got {est.kernel_size}.")
     _check_choice("front_end", est.front_end, FRONT_ENDS)
     _check_int("front_end_filters", est.front_end_filters, 1, MAX_WIDTH)
-    _check_int("n_estimators", est.n_estimators, 1, MAX_ESTIMATORS)
-    if est.n_estimators > 1 and est.warm_start:
+    _check_int_or_auto("n_estimators", est.n_estimators, 1, MAX_ESTIMATORS)
+    if not is_auto(est.n_estimators) and est.n_estimators > 1 and est.warm_start:
         raise ValueError(
             f"warm_start=True continues one fitted network; n_estimators={est.n_estimators} "
             "trains an ensemble afresh at every fit. Use n_estimators=1 or warm_start=False."
@@ -364,6 +370,20 @@ def resolve_downsample(downsample, lengths) -> int:
         return int(downsample)
     longest = int(np.max(lengths))
     return max(1, -(-longest // AUTO_DOWNSAMPLE_STEPS))
+
+
+def resolve_n_estimators(n_estimators, warm_start: bool, lengths, downsample: int) -> int:
+    """The ensemble's size: ``n_estimators`` itself, or the "auto" choice for the training data.
+
+    ``lengths`` are the training sequences' real lengths, before downsampling by
+    ``downsample``. A warm-startable estimator trains one network.
+    """
+    if not is_auto(n_estimators):
+        return int(n_estimators)
+    if warm_start:
+        return 1
+    steps = int(np.sum(-(-np.asarray(lengths, dtype=np.int64) // downsample)))
+    return AUTO_ENSEMBLE if steps <= AUTO_ENSEMBLE_STEPS else 1
 
 
 def optimizer_kwargs(est) -> dict:

@@ -190,7 +190,7 @@ def member_seeds(seed: int, n_members: int) -> list[int]:
 
 
 def fit_ensemble(est, data: FitData, device, seed: int):
-    """Train ``est.n_estimators`` members (each with its own ``n_init`` restarts) and join them.
+    """Train ``est.n_estimators_`` members (each with its own ``n_init`` restarts) and join them.
 
     Members train in parallel over ``est.n_jobs`` processes (on a CPU); a
     single member's int ``n_init`` restarts do instead. Returns the net
@@ -198,7 +198,7 @@ def fit_ensemble(est, data: FitData, device, seed: int):
     restart scores, every member's diagnosis, and the ensemble's diagnosis.
     With one member, the member's own net.
     """
-    seeds = member_seeds(seed, est.n_estimators)
+    seeds = member_seeds(seed, est.n_estimators_)
     if len(seeds) == 1:
         restarts = 1 if est.n_init == "auto" else est.n_init
         workers = n_workers(est.n_jobs, restarts, device)
@@ -210,6 +210,11 @@ def fit_ensemble(est, data: FitData, device, seed: int):
     # The joined module: a fresh net of n_members, each member's weights loaded in.
     with isolated_torch_rng(seed, device):
         net = new_net(est, data.n_features, device, None, n_members=len(members))
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is not None:
+        # The joined net only predicts: it holds the network itself, as a trained net
+        # does once the accelerator unwraps it (a distributed wrapper hides `members`).
+        net.module_ = accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False)
     for target, (member, _, _) in zip(net.module_.members, members, strict=True):
         target.load_state_dict(member.module_.state_dict())
     net.history = members[0][0].history

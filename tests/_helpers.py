@@ -5,7 +5,7 @@ import numpy as np
 # The suite's one table of tiny constructor settings: fast to fit, far too small to learn
 # much. A file or test that needs more (epochs to learn, no validation split, ...) says so
 # with overrides: ``tiny(max_epochs=15)``.
-TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, random_state=0)
+TINY = dict(dense_units=4, lstm_units=4, max_epochs=2, n_estimators=1, random_state=0)
 
 # The model of the session-wide ``fitted_tiny`` fixture (conftest.py), fitted on ``seq_data``:
 # every sample trains (no split) and n_init="auto" cannot retry a fit that learned little.

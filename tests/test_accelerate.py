@@ -129,6 +129,7 @@ SCRIPT = textwrap.dedent(
     record = {
         "rank": accelerator.process_index,
         "world": accelerator.num_processes,
+        "members": clf.n_estimators_,
         "train_batches": [
             sum(b.get("train_batch_size", 0) > 0 for b in epoch["batches"])
             for epoch in clf.history_
@@ -167,6 +168,8 @@ def test_two_cpu_processes_shard_training_and_agree(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{k}.json").read_text()) for k in range(2)]
     assert [r["world"] for r in ranks] == [2, 2]
+    # 2,400 real steps: n_estimators="auto" trains an ensemble, each member distributed.
+    assert [r["members"] for r in ranks] == [3, 3]
     # 108 training samples in batches of 16: 7 batches, padded to 8, 4 per process.
     assert ranks[0]["train_batches"] == ranks[1]["train_batches"] == [4, 4, 4]
     per_epoch = np.add(ranks[0]["train_samples"], ranks[1]["train_samples"])

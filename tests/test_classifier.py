@@ -166,6 +166,7 @@ def test_history_early_stopping_and_best_weights(seq_data):
         max_epochs=60,
         n_iter_no_change=3,
         early_stopping=True,
+        n_estimators=1,
         random_state=0,
         callbacks=[("keep", keep)],
     ).fit(X, y)

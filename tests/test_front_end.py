@@ -165,6 +165,7 @@ def test_conv_model_learns_the_order_task(seq_data, tmp_path, batch_norm, skip):
         lstm_units=8,
         max_epochs=30,
         class_weight="balanced",
+        n_estimators=1,
         random_state=0,
     ).fit(X[:280], y[:280])
     assert clf.net_.module_.conv_skip is skip

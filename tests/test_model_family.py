@@ -132,7 +132,7 @@ def test_auto_front_end_honours_an_explicit_conv_count(univariate):
 def ensemble(univariate):
     X, y = univariate
     clf = SeqAttentionClassifier(
-        **TINY, front_end="multiscale", conv_skip=True, n_estimators=3, n_init=1
+        **{**TINY, "n_estimators": 3}, front_end="multiscale", conv_skip=True, n_init=1
     )
     return clf.fit(X, y)
 
@@ -174,14 +174,49 @@ def test_ensemble_round_trips_through_save_and_load(ensemble, univariate, tmp_pa
 def test_one_member_ensemble_is_the_plain_fit(univariate):
     X, y = univariate
     plain = SeqAttentionClassifier(**TINY, n_init=1).fit(X, y)
-    one = SeqAttentionClassifier(**TINY, n_init=1, n_estimators=1).fit(X, y)
+    one = SeqAttentionClassifier(**{**TINY, "n_estimators": 1}, n_init=1).fit(X, y)
     assert_array_equal(plain.predict_proba(X), one.predict_proba(X))
 
 
 def test_ensemble_refuses_warm_start_before_training(univariate):
     X, y = univariate
     with pytest.raises(ValueError, match="n_estimators=2"):
-        SeqAttentionClassifier(**TINY, n_estimators=2, warm_start=True).fit(X, y)
+        SeqAttentionClassifier(**{**TINY, "n_estimators": 2}, warm_start=True).fit(X, y)
+
+
+def test_auto_ensemble_size_follows_the_real_steps_of_the_training_split():
+    from sklearn_seqattn._params import AUTO_ENSEMBLE, AUTO_ENSEMBLE_STEPS, resolve_n_estimators
+
+    assert AUTO_ENSEMBLE == 3
+    at_most = np.full(AUTO_ENSEMBLE_STEPS // 64, 64)  # exactly the budget
+    assert resolve_n_estimators("auto", False, at_most, 1) == 3
+    assert resolve_n_estimators("auto", False, np.append(at_most, 1), 1) == 1
+    # Downsampling shortens every sequence (ceil): 2 x 65 steps become 2 x 33.
+    assert resolve_n_estimators("auto", False, np.append(at_most, 1), 2) == 3
+    assert resolve_n_estimators("auto", True, at_most, 1) == 1  # warm-startable: one network
+    assert resolve_n_estimators(5, False, np.append(at_most, 1), 1) == 5
+
+
+def test_auto_ensemble_on_a_small_training_set(univariate):
+    X, y = univariate  # 80 sequences of 24 steps: three networks
+    clf = SeqAttentionClassifier(**{**TINY, "n_estimators": "auto"}, n_init=1).fit(X, y)
+    assert clf.n_estimators_ == 3 and len(clf.net_.module_.members) == 3
+    assert len(clf.init_scores_) == len(clf.member_diagnoses_) == 3
+    warm = SeqAttentionClassifier(**{**TINY, "n_estimators": "auto"}, n_init=1, warm_start=True)
+    warm.fit(X, y)
+    assert warm.n_estimators_ == 1
+    assert warm.fit(X, y).n_iter_ == TINY["max_epochs"]  # continues the one network
+
+
+def test_warm_start_refuses_a_fitted_ensemble_and_keeps_it(univariate):
+    X, y = univariate
+    clf = SeqAttentionClassifier(**{**TINY, "n_estimators": "auto"}, n_init=1).fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="ensemble of 3"):
+        clf.fit(X, y)
+    assert clf.n_estimators_ == 3
+    assert_array_equal(clf.predict_proba(X), proba)
 
 
 def test_lowest_training_loss_weights_are_restored(univariate):
@@ -220,6 +255,7 @@ def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
         (dict(front_end="inception"), "front_end must be one of"),
         (dict(front_end_filters=0), "front_end_filters must be"),
         (dict(n_estimators=0), "n_estimators must be"),
+        (dict(n_estimators="many"), "n_estimators must be 'auto' or an int"),
         (dict(standardize="series"), "standardize must be True, False or 'per_series'"),
         (dict(fixed_filters="yes"), "fixed_filters must be True, False or 'auto'"),
         (dict(restore_best_weights=None), "restore_best_weights must be True, False or 'auto'"),

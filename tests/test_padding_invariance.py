@@ -50,8 +50,14 @@ VARIANTS = {
 def fitted(request, seq_data):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
-        **tiny(dense_units=8, lstm_units=8, n_heads=2, max_epochs=3, early_stopping=False),
-        **VARIANTS[request.param],
+        **tiny(
+            dense_units=8,
+            lstm_units=8,
+            n_heads=2,
+            max_epochs=3,
+            early_stopping=False,
+            **VARIANTS[request.param],
+        )
     )
     return clf.fit(X, y), X[:80]
 

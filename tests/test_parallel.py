@@ -28,7 +28,7 @@ def test_parallel_fit_equals_the_serial_fit(seq_data, shape):
     X, y = X[:160], y[:160]
     # The suite runs torch on one thread, so each of the two workers gets one too.
     assert torch.get_num_threads() == 1
-    serial = SeqAttentionClassifier(**TINY, **shape, n_jobs=1).fit(X, y)
+    serial = SeqAttentionClassifier(**{**TINY, **shape}, n_jobs=1).fit(X, y)
     parallel = clone(serial).set_params(n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(parallel.predict_proba(X), serial.predict_proba(X))
     np.testing.assert_array_equal(parallel.init_scores_, serial.init_scores_)

@@ -370,6 +370,23 @@ def test_the_input_dropout_rate_is_saved_and_older_saves_get_the_rate_they_train
         SeqAttentionClassifier.load(folder)
 
 
+def test_the_ensemble_size_is_saved_and_older_saves_read_the_parameter(data, tmp_path):
+    X, y = data
+    clf = SeqAttentionClassifier(**{**TINY, "n_estimators": 2}).fit(X, y)
+    folder = clf.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["n_estimators"] == 2
+    del config["n_estimators"]  # as written before n_estimators took "auto"
+    _write_config(folder, config)
+    older = SeqAttentionClassifier.load(folder)
+    assert older.n_estimators_ == 2
+    assert_array_equal(older.predict_proba(X), clf.predict_proba(X))
+    config["params"]["n_estimators"] = "auto"  # unresolved: which network would it be?
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match="n_estimators is 'auto' unresolved"):
+        SeqAttentionClassifier.load(folder)
+
+
 @pytest.mark.parametrize(
     "name, front_end, n_conv_layers, threshold",
     [("format2_conv", "conv", 3, None), ("format2_dense", "none", 0, 0.4)],

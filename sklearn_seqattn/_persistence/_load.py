@@ -155,7 +155,9 @@ def load_estimator(cls: type, path: str | os.PathLike):
     )
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
-        net = new_net(estimator, n_features, device, generator, placeholder, estimator.n_estimators)
+        net = new_net(
+            estimator, n_features, device, generator, placeholder, estimator.n_estimators_
+        )
     net.train_split = None
     net.iterator_train__generator = None
     try:

@@ -121,6 +121,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "restore_best_weights": bool(estimator.restore_best_weights_),
         "autocast": bool(estimator.autocast_),
         "n_init_trained": int(estimator.n_init_),
+        "n_estimators": int(estimator.n_estimators_),
         "best_epoch": estimator.best_epoch_,
         "init_scores": encode_scores(getattr(estimator, "init_scores_", None)),
         "member_diagnoses": [

@@ -60,6 +60,7 @@ class Saved:
     member_diagnoses: list | None
     autocast: bool | None
     n_init_trained: int | None
+    n_estimators: int | None
     batch_size: int
     n_iter_no_change: int | None
     tol: float | None
@@ -275,6 +276,12 @@ def _decode_config(config: dict, version: int) -> Saved:
             if config.get("n_init_trained") is None
             else _int(config["n_init_trained"], "n_init_trained", 1)
         ),
+        # Before n_estimators took "auto", the parameter itself was the number of networks.
+        n_estimators=(
+            None
+            if config.get("n_estimators") is None
+            else _int(config["n_estimators"], "n_estimators", 1, MAX_DIM)
+        ),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
         # Before n_iter_no_change took "auto", the parameter itself was the patience.
         n_iter_no_change=(
@@ -363,6 +370,8 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
                 raise ValueError(f"{CONFIG_FILE} in {where} is invalid: {exc}.") from None
     # Saved before conv_skip existed: those networks had no skip.
     params.setdefault("conv_skip", False)
+    # Saved before n_estimators existed: one network.
+    params.setdefault("n_estimators", 1)
     if saved.conv_skip is None and is_auto(params["conv_skip"]):
         raise ValueError(f"{CONFIG_FILE} in {where} is invalid: conv_skip is 'auto' unresolved.")
     if not isinstance(params.get("device", "cpu"), str):
@@ -402,6 +411,11 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         else saved.input_dropout
     )
     estimator.batch_size_ = saved.batch_size
+    if saved.n_estimators is None and is_auto(estimator.n_estimators):
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: n_estimators is 'auto' unresolved.")
+    estimator.n_estimators_ = (
+        int(estimator.n_estimators) if saved.n_estimators is None else saved.n_estimators
+    )
     if saved.n_iter_no_change is None and is_auto(estimator.n_iter_no_change):
         raise ValueError(
             f"{CONFIG_FILE} in {where} is invalid: n_iter_no_change is 'auto' unresolved."

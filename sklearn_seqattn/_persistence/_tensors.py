@@ -62,7 +62,7 @@ def expected_tensors(estimator, n_features: int, where: str) -> dict[str, Tensor
 
     try:
         # The same factory that load() builds the real network with, on torch's meta device.
-        state = network_on_meta(estimator, n_features, estimator.n_estimators)
+        state = network_on_meta(estimator, n_features, estimator.n_estimators_)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"{CONFIG_FILE} in {where} describes no valid network: {exc}") from None
     return {

@@ -29,6 +29,7 @@ _RESOLVED = (
     "restore_best_weights",
     "lr_schedule",
     "n_init",
+    "n_estimators",
 )
 # Sequences of at least this many steps count as long for conv_skip: OSULeaf (427 steps)
 # gained from it, ArrowHead (251) lost.
