@@ -89,7 +89,7 @@ print(
 axes = after.plot()
 
 # %%
-# The wider network closes most of the gap (0.932 -> 0.971 here) and still
+# The wider network closes most of the gap (0.918 -> 0.980 here) and still
 # trails the time-binned means (0.991): on this task the cheap model is the
 # one to beat, or to use. The report says so instead of a generic "add
 # capacity".
