@@ -741,12 +741,10 @@ class SeqAttentionClassifier(
             if is_auto(self.fixed_filters):
                 fixed_filters = self.fixed_filters_
         self.downsample_ = downsample
-        self.n_estimators_ = (
-            1
-            if continuing
-            else resolve_n_estimators(
-                self.n_estimators, self.warm_start, seqs.lengths[train_idx], downsample
-            )
+        # A warm start continues one network: "auto" resolves to 1 there, and an int above 1
+        # was refused by check_params.
+        self.n_estimators_ = resolve_n_estimators(
+            self.n_estimators, self.warm_start, seqs.lengths[train_idx], downsample
         )
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
