@@ -12,7 +12,7 @@ estimators that differ only in ``random_state``.
 
 The classifier does the same inside one estimator with ``n_estimators``:
 ``n_estimators="auto"`` already averages three networks on small training
-sets (at most 16,384 real steps, such as this one), and ``n_estimators=k``
+sets (at most 65,536 real steps, such as this one), and ``n_estimators=k``
 asks for k anywhere. Here each member is one network (``n_estimators=1``), so
 that the members and their average can be compared.
 """

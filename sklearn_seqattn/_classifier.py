@@ -342,8 +342,8 @@ class SeqAttentionClassifier(
         members' embeddings side by side), ``save``/``load`` and ``to_onnx``
         work on the ensemble as on one network; the fit costs
         ``n_estimators`` trainings (``n_jobs`` trains them side by side).
-        "auto" trains 3 where the training sequences hold at most 16,384
-        real steps after downsampling (e.g. 160 sequences of 100 steps),
+        "auto" trains 3 where the training sequences hold at most 65,536
+        real steps after downsampling (e.g. 650 sequences of 100 steps),
         where one network is cheap and depends most on its seed, and 1 above
         (and with ``warm_start``). :attr:`n_estimators_` holds the choice.
         An int above 1 is not combined with ``warm_start``.

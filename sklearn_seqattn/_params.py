@@ -81,13 +81,13 @@ AUTO_LARGE_TOL = 1e-3
 # n_estimators="auto": AUTO_ENSEMBLE networks where the training split holds at most
 # AUTO_ENSEMBLE_STEPS real steps after downsampling (a cheap fit, whose single network
 # depends most on its seed), one network above. Chosen by cross-validation on the training
-# splits of the six aeon sets under it (1,600-9,000 steps: three networks gained on 11 of 12
-# seed pairs, +0.010 on average, PickupGestureWiimoteZ +0.037; docs/benchmarks.md, section
-# 14); 16,384 covers them with room. The larger fits keep one network: ACSF1 (48,700 steps)
-# gained +0.026 in cross-validation but is not yet measured on its test split; OSULeaf
-# (85,400) and the synthetic tasks (100,000 and more) were not probed.
+# splits (docs/benchmarks.md, section 14): the six aeon sets of 1,600-9,000 steps gained on
+# 11 of 12 seed pairs (+0.010 on average, PickupGestureWiimoteZ +0.037), ACSF1 (48,700
+# steps) on 3 of 4 seeds (+0.026, at 3x its 140 s of CPU). 65,536 covers them with room;
+# OSULeaf (85,400) and the synthetic and reference-scale tasks (100,000 and more) were not
+# probed and keep one network.
 AUTO_ENSEMBLE = 3
-AUTO_ENSEMBLE_STEPS = 16_384
+AUTO_ENSEMBLE_STEPS = 65_536
 LOSSES = ("cross_entropy", "focal")
 # Metrics a decision threshold can be tuned for: name -> metric(y_true, y_pred).
 THRESHOLD_METRICS = {
