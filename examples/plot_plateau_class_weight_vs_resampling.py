@@ -45,7 +45,9 @@ X, y = make_sequence_classification(
     n_timesteps=40,
     n_features=8,
     weights=[0.15, 0.85],
-    signal=1.0,
+    # Weak events: with the minority this rare, an uncorrected model predicts the
+    # majority class although it ranks the sequences well.
+    signal=0.5,
     random_state=8,
 )
 X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
@@ -110,6 +112,14 @@ ax.legend(fontsize="small", loc="lower left")
 fig.tight_layout()
 
 # %%
+# Reading the result
+# ------------------
+# Accuracy (0.85, the majority's share) hides that the uncorrected model never
+# predicts the minority, and the fit warns that it collapsed. Its ROC AUC (about
+# 0.93) says it still ranks the sequences well, so moving its threshold recovers
+# a balanced accuracy of about 0.86 without retraining; class weights (about
+# 0.85) and over-sampling (about 0.91) retrain with the minority counted fully.
+#
 # Which to use
 # ------------
 # * Look at balanced accuracy, per-class recall (a classification report) and
