@@ -160,15 +160,15 @@ def test_history_early_stopping_and_best_weights(seq_data):
     X, y, _ = seq_data
     keep = KeepValidationSet()
     clf = SeqAttentionClassifier(
-        dense_units=8,
-        lstm_units=8,
-        lr=0.02,
-        max_epochs=60,
-        n_iter_no_change=3,
-        early_stopping=True,
-        n_estimators=1,
-        random_state=0,
-        callbacks=[("keep", keep)],
+        **tiny(
+            dense_units=8,
+            lstm_units=8,
+            lr=0.02,
+            max_epochs=60,
+            n_iter_no_change=3,
+            early_stopping=True,
+            callbacks=[("keep", keep)],
+        )
     ).fit(X, y)
     history = clf.history_
     assert clf.n_iter_ == len(history) < 60

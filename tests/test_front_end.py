@@ -157,16 +157,16 @@ def test_new_parameters_are_validated(seq_data, params, match):
 def test_conv_model_learns_the_order_task(seq_data, tmp_path, batch_norm, skip):
     X, y, _ = seq_data
     clf = SeqAttentionClassifier(
-        n_conv_layers=2,
-        conv_channels=8,
-        conv_batch_norm=batch_norm,
-        conv_skip=skip,
-        dense_units=8,
-        lstm_units=8,
-        max_epochs=30,
-        class_weight="balanced",
-        n_estimators=1,
-        random_state=0,
+        **tiny(
+            n_conv_layers=2,
+            conv_channels=8,
+            conv_batch_norm=batch_norm,
+            conv_skip=skip,
+            dense_units=8,
+            lstm_units=8,
+            max_epochs=30,
+            class_weight="balanced",
+        )
     ).fit(X[:280], y[:280])
     assert clf.net_.module_.conv_skip is skip
     assert clf.score(X[280:], y[280:]) > 0.85

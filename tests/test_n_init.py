@@ -50,12 +50,7 @@ def test_auto_retries_only_a_fit_that_did_not_learn(seq_data):
         failed = SeqAttentionClassifier(**TINY, lr=1e-7).fit(X, y)  # cannot learn
     assert len(failed.init_scores_) == 3
     learned = SeqAttentionClassifier(
-        dense_units=8,
-        lstm_units=8,
-        max_epochs=40,
-        class_weight="balanced",
-        n_estimators=1,
-        random_state=0,
+        **tiny(dense_units=8, lstm_units=8, max_epochs=40, class_weight="balanced")
     ).fit(X, y)
     assert learned.fit_diagnosis_.learned
     assert len(learned.init_scores_) == 1

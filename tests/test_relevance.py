@@ -25,9 +25,7 @@ pytest.importorskip("captum")
 def fitted(seq_data):
     """A small network that learned the planted-event task of ``seq_data``."""
     X, y, events = seq_data
-    clf = SeqAttentionClassifier(
-        dense_units=8, lstm_units=8, max_epochs=15, n_estimators=1, random_state=0
-    )
+    clf = SeqAttentionClassifier(**tiny(dense_units=8, lstm_units=8, max_epochs=15))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X[:260], y[:260])
