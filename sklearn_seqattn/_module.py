@@ -223,6 +223,18 @@ def upsample_weights(weights: torch.Tensor, real: torch.Tensor, factor: int) -> 
     return share.repeat_interleave(factor, dim=1)[:, :n_timesteps] * real
 
 
+def _upsample_map(weights: torch.Tensor, real: torch.Tensor, factor: int) -> torch.Tensor:
+    """A ``(batch, time', time')`` map of windows of ``factor`` steps: ``(batch, time, time)``."""
+    batch, windows = weights.shape[:2]
+    keys = upsample_weights(
+        weights.reshape(batch * windows, windows),
+        real.repeat_interleave(windows, dim=0),
+        factor,
+    ).reshape(batch, windows, -1)  # (batch, time', time)
+    rows = keys.repeat_interleave(factor, dim=1)[:, : real.shape[1]]
+    return rows * real[:, :, None]
+
+
 class MaskedConvFrontEnd(nn.Module):
     """Temporal convolutions that never read padding.
 
@@ -425,6 +437,12 @@ class SeqAttentionModule(nn.Module):
         Average every ``downsample`` consecutive steps (real steps only) into
         one before the front end; 1 keeps every step. Attention weights are
         returned per original step.
+    recurrent_stride : int
+        Average every ``recurrent_stride`` consecutive outputs of the front
+        end (real steps only) into one before the recurrent layers, which
+        then run over that many times fewer steps; the head's convolution mean
+        still reads every step. Attention weights are returned per original
+        step.
 
     The buffers ``input_shift`` and ``input_scale`` (``(n_features,)``,
     identity by default) standardise every real step as
@@ -461,6 +479,7 @@ class SeqAttentionModule(nn.Module):
         input_noise: float = 0.0,
         input_dropout: float = 0.0,
         downsample: int = 1,
+        recurrent_stride: int = 1,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -474,6 +493,7 @@ class SeqAttentionModule(nn.Module):
         self.input_noise = input_noise
         self.per_series = bool(per_series)
         self.downsample = int(downsample)
+        self.recurrent_stride = int(recurrent_stride)
         self.input_dropout = Dropout(input_dropout)
         self.conv: MaskedConvFrontEnd | MaskedMultiScaleFrontEnd
         if front_end == "multiscale":
@@ -544,16 +564,24 @@ class SeqAttentionModule(nn.Module):
                 lengths + self.downsample - 1, self.downsample, rounding_mode="floor"
             )
         features = self.conv(x, real)  # (batch, time, channels)
-        h = self.lstm(self.front_end(features), lengths, uniform)  # (batch, time, hidden)
+        steps, real_windows, window_lengths = features, real, lengths
+        stride = self.recurrent_stride
+        if stride > 1:
+            # A sequence that fills the batch still fills it: ceil(width / stride) windows.
+            steps, real_windows = downsample_steps(features, real, stride)
+            window_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+        h = self.lstm(self.front_end(steps), window_lengths, uniform)  # (batch, time', hidden)
         maps = []
         for block in self.attention_blocks:
-            h, weights = block(h, ~real, need_weights=return_attention)
+            h, weights = block(h, ~real_windows, need_weights=return_attention)
             maps.append(weights)
         h = self.final_norm(h)
         if self.pool is not None:
-            pooled, weights = self.pool(h, real)
+            pooled, weights = self.pool(h, real_windows)
         else:
-            pooled, weights = _pool_without_parameters(h, real, lengths, self.pooling)
+            pooled, weights = _pool_without_parameters(
+                h, real_windows, window_lengths, self.pooling
+            )
         if self.conv_skip:
             # The convolutions' mean over real steps, past the recurrent layers.
             conv_mean, _ = _pool_without_parameters(features, real, lengths, "mean")
@@ -563,9 +591,10 @@ class SeqAttentionModule(nn.Module):
         logits = self.head(pooled)  # (batch, n_classes)
         if not return_attention:
             return logits
-        if self.downsample > 1:
-            weights = upsample_weights(weights, real_steps, self.downsample)
-            maps = [self._upsample_map(m, real_steps) for m in maps]
+        for factor, finer in ((stride, real), (self.downsample, real_steps)):
+            if factor > 1:
+                weights = upsample_weights(weights, finer, factor)
+                maps = [_upsample_map(m, finer, factor) for m in maps]
         return logits, weights, maps
 
     @property
@@ -582,17 +611,6 @@ class SeqAttentionModule(nn.Module):
     def n_attention_maps(self) -> int:
         """Number of self-attention maps returned with ``return_attention=True``."""
         return len(self.attention_blocks)
-
-    def _upsample_map(self, weights: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """A ``(batch, time', time')`` map on the original steps: ``(batch, time, time)``."""
-        batch, windows = weights.shape[:2]
-        keys = upsample_weights(
-            weights.reshape(batch * windows, windows),
-            real.repeat_interleave(windows, dim=0),
-            self.downsample,
-        ).reshape(batch, windows, -1)  # (batch, time', time)
-        rows = keys.repeat_interleave(self.downsample, dim=1)[:, : real.shape[1]]
-        return rows * real[:, :, None]
 
 
 class SeqAttentionEnsemble(nn.Module):

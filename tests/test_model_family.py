@@ -10,6 +10,7 @@ from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._module import SeqAttentionModule, standardize_per_series
 from sklearn_seqattn._multiscale import (
     MaskedMultiScaleFrontEnd,
+    depthwise_conv1d,
     fixed_filter_bank,
     receptive_field,
 )
@@ -61,6 +62,24 @@ def test_receptive_field_is_what_the_docs_say():
     steps = torch.nonzero(changed)[:, 0]
     assert steps.min() >= centre - half and steps.max() <= centre + half
     assert steps.max() - steps.min() > 200  # the dilated layers do widen it
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 8])
+def test_depthwise_convolution_has_torchs_gradients(dilation):
+    """The hand-written backward pass gives what autograd gives for ``nn.Conv1d``."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(5, 5, 7, dilation=dilation, groups=5, bias=False)
+    x = torch.randn(3, 5, 40 + 6 * dilation, requires_grad=True)
+    grad_out = torch.randn(3, 5, 40)
+    ours = depthwise_conv1d(x, conv)
+    ours_grads = torch.autograd.grad((ours * grad_out).sum(), (x, conv.weight))
+    theirs = conv(x)
+    theirs_grads = torch.autograd.grad((theirs * grad_out).sum(), (x, conv.weight))
+    assert_allclose(ours.detach(), theirs.detach(), atol=1e-6)
+    for mine, reference in zip(ours_grads, theirs_grads, strict=True):
+        assert_allclose(mine, reference, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # inference takes torch's own path
+        assert_allclose(depthwise_conv1d(x, conv), theirs.detach(), atol=1e-6)
 
 
 def test_fixed_filters_are_the_seventeen_detectors():
