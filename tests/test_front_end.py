@@ -140,6 +140,8 @@ def test_module_rejects_an_even_kernel():
         ({"n_init": 2, "early_stopping": np.False_}, "needs early_stopping=True"),
         ({"downsample": 0}, r"downsample must be in \[1, 1048576\], got 0"),
         ({"downsample": "half"}, "downsample must be 'auto' or an int"),
+        ({"recurrent_stride": 0}, r"recurrent_stride must be in \[1, 1048576\], got 0"),
+        ({"recurrent_stride": 2.5}, "recurrent_stride must be an int, got 2.5"),
         ({"input_noise": -1.0}, "input_noise must be in"),
         ({"input_dropout": 1.0}, "input_dropout must be in"),
         ({"input_dropout": "some"}, "input_dropout must be a real number"),
@@ -211,6 +213,44 @@ def test_downsampled_model_reports_attention_per_original_step(tmp_path):
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
     assert loaded.downsample_ == 2
     assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_strided_recurrent_layers_report_attention_per_original_step(tmp_path):
+    """The LSTM reads windows of 3 front-end outputs after a downsampling by 2."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 61, 1)).astype(np.float32)
+    X[:20, 41:] = 0.0  # shorter sequences
+    y = np.repeat([0, 1], 20)
+    clf = SeqAttentionClassifier(
+        **tiny(front_end="multiscale", front_end_filters=4, n_attention_layers=1, n_heads=2),
+        downsample=2,
+        recurrent_stride=3,
+    ).fit(X, y)
+    assert (clf.downsample_, clf.recurrent_stride_) == (2, 3)
+    assert clf.net_.module_.recurrent_stride == 3
+    weights = clf.attention_weights(X)
+    assert weights.shape == (40, 61)
+    assert_allclose(weights.sum(axis=1), 1, atol=1e-5)
+    assert (weights[:20, 41:] == 0).all()
+    # The six steps of a window (3 windows of 2 steps) share its weight.
+    full = weights[20:, :60].reshape(20, 10, 6)
+    assert_allclose(full, full[:, :, :1].repeat(6, axis=2), atol=1e-7)
+    _, (layer_map,) = clf.attention_weights(X[:3], return_layer_maps=True)
+    assert layer_map.shape == (3, 61, 61)
+    assert_allclose(layer_map[0].sum(axis=1)[:41], 1, atol=1e-5)  # each real query's row
+    assert (layer_map[0, 41:] == 0).all() and (layer_map[0, :, 41:] == 0).all()
+    loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.recurrent_stride_ == 3
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_recurrent_stride_runs_the_lstm_over_fewer_steps():
+    module = SeqAttentionModule(1, 2, front_end="multiscale", recurrent_stride=4).eval()
+    seen = []
+    module.lstm.register_forward_hook(lambda mod, args, out: seen.append(out.shape[1]))
+    with torch.no_grad():
+        module(torch.randn(2, 41, 1), torch.tensor([41, 30]))
+    assert seen == [11]  # ceil(41 / 4)
 
 
 def test_auto_convolves_series_of_few_features_only(tmp_path):

@@ -30,6 +30,7 @@ VARIANTS = {
         front_end="multiscale", front_end_filters=4, conv_skip=True, n_estimators=2, n_init=1
     ),
     "per-series": dict(standardize="per_series", n_conv_layers=0),
+    "strided": dict(front_end="multiscale", front_end_filters=4, recurrent_stride=3),
 }
 
 # Exports and compiles graphs: seconds per test.

@@ -43,6 +43,9 @@ VARIANTS = {
         front_end="multiscale", front_end_filters=4, conv_skip=True, n_estimators=2, n_init=1
     ),
     "per_series": dict(standardize="per_series", downsample=2, n_conv_layers=0),
+    "strided": dict(
+        front_end="multiscale", front_end_filters=4, recurrent_stride=3, n_attention_layers=1
+    ),
 }
 
 

@@ -38,6 +38,7 @@ HOSTILE = st.one_of(
 # Parameters whose valid values are cheap at any size drawn here (no huge widths).
 PARAMETERS = [
     "downsample",
+    "recurrent_stride",
     "n_conv_layers",
     "front_end",
     "front_end_filters",
@@ -88,7 +89,14 @@ def data():
 def _cheap(name, value) -> bool:
     """Skip valid-looking values that would make a slow network (big ints)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        if name in ("front_end_filters", "n_heads", "batch_size", "downsample", "lstm_units"):
+        if name in (
+            "front_end_filters",
+            "n_heads",
+            "batch_size",
+            "downsample",
+            "lstm_units",
+            "recurrent_stride",
+        ):
             return value <= 64
         if name.startswith("n_") and name not in ("n_iter_no_change",):
             return value <= 3

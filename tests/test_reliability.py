@@ -178,6 +178,7 @@ def test_warm_start_refuses_a_new_architecture(seq_data, tmp_path):
     [
         (dict(n_conv_layers=0), "n_conv_layers from 2 to 0"),
         (dict(downsample=2), "downsample from 1 to 2"),
+        (dict(recurrent_stride=2), "recurrent_stride from 1 to 2"),
         (dict(standardize=False), "standardize to False"),
         (dict(standardize="per_series"), "per_series from False to True"),
         (dict(front_end="multiscale"), "front_end from 'conv' to 'multiscale'"),

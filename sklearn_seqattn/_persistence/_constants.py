@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._params import MAX_LAYERS, MAX_WIDTH
+from .._params import MAX_ESTIMATORS, MAX_LAYERS, MAX_WIDTH
 
 FORMAT_NAME = "sklearn-seqattn"
 FORMAT_VERSION = 3
@@ -21,4 +21,5 @@ MAX_HISTORY_BYTES = 64 * 2**20
 MAX_HEADER_BYTES = 16 * 2**20
 MAX_DIM = MAX_WIDTH  # n_features_in, number of labels, every width of the network
 MAX_N_LAYERS = MAX_LAYERS  # each n_*_layers
+MAX_N_NETWORKS = MAX_ESTIMATORS  # networks of an ensemble, as the parameter allows
 MAX_LABEL_BYTES = 16 * 2**20  # classes_ (or fine_classes_) in memory: n_labels * itemsize

@@ -24,6 +24,7 @@ from ._constants import (
     MAX_CONFIG_BYTES,
     MAX_DIM,
     MAX_N_LAYERS,
+    MAX_N_NETWORKS,
 )
 from ._encoding import (
     cut,
@@ -283,7 +284,7 @@ def _decode_config(config: dict, version: int) -> Saved:
         n_estimators=(
             None
             if config.get("n_estimators") is None
-            else _int(config["n_estimators"], "n_estimators", 1, MAX_DIM)
+            else _int(config["n_estimators"], "n_estimators", 1, MAX_N_NETWORKS)
         ),
         batch_size=_int(config.get("batch_size", 64), "batch_size", 1),
         # Before n_iter_no_change took "auto", the parameter itself was the patience.
