@@ -26,6 +26,7 @@ __all__ = ["MODULE_PARAMS", "build_net", "set_input_standardization"]
 
 # Estimator parameters passed on to SeqAttentionModule.
 MODULE_PARAMS = (
+    "recurrent_stride",
     "conv_channels",
     "kernel_size",
     "conv_batch_norm",
@@ -152,7 +153,6 @@ def build_net(
         module__n_classes=n_outputs,
         **{f"module__{name}": getattr(est, name) for name in MODULE_PARAMS},
         module__downsample=est.downsample_,
-        module__recurrent_stride=est.recurrent_stride_,
         module__n_conv_layers=est.n_conv_layers_,
         module__front_end="multiscale" if est.front_end_ == "multiscale" else "conv",
         module__fixed_filters=est.fixed_filters_,

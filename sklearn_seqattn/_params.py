@@ -23,7 +23,6 @@ __all__ = [
     "resolve_device",
     "resolve_downsample",
     "resolve_n_iter_no_change",
-    "resolve_recurrent_stride",
     "resolve_tol",
 ]
 
@@ -42,10 +41,6 @@ AUTO_DOWNSAMPLE_STEPS = 512
 # worth (splits of 20-27 cost JapaneseVowels 0.022 and OSULeaf 0.040 in cross-validation,
 # docs/benchmarks.md section 11); splits of about 100 are what the larger defaults use.
 AUTO_MIN_VALIDATION = 50
-# recurrent_stride="auto": the recurrent layers read windows of AUTO_RECURRENT_STRIDE steps of
-# the front ends in AUTO_STRIDE_FRONT_ENDS, every step of the others.
-AUTO_RECURRENT_STRIDE = 1
-AUTO_STRIDE_FRONT_ENDS = ("multiscale",)
 # input_dropout="auto" without batch-normalised convolutions: AUTO_INPUT_DROPOUT, and
 # AUTO_WIDE_INPUT_DROPOUT on steps of at least AUTO_WIDE_FEATURES features, where most values
 # are noise to memorise (event order at strength 1.5, 136 features: 0.86 -> 0.93 on fresh
@@ -168,7 +163,7 @@ def _check_real(name, value, low, high=None, *, low_open=False, high_open=False)
 def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
     _check_int_or_auto("downsample", est.downsample, 1, MAX_WIDTH)
-    _check_int_or_auto("recurrent_stride", est.recurrent_stride, 1, MAX_WIDTH)
+    _check_int("recurrent_stride", est.recurrent_stride, 1, MAX_WIDTH)
     _check_int_or_auto("n_conv_layers", est.n_conv_layers, 0, MAX_LAYERS)
     _check_int("conv_channels", est.conv_channels, 1, MAX_WIDTH)
     _check_int("kernel_size", est.kernel_size, 1, MAX_WIDTH)
@@ -380,18 +375,6 @@ def resolve_downsample(downsample, lengths) -> int:
         return int(downsample)
     longest = int(np.max(lengths))
     return max(1, -(-longest // AUTO_DOWNSAMPLE_STEPS))
-
-
-def resolve_recurrent_stride(recurrent_stride, front_end: str) -> int:
-    """The recurrent layers' stride: ``recurrent_stride`` itself, or the "auto" choice.
-
-    "auto" is ``AUTO_RECURRENT_STRIDE`` after the front ends of
-    ``AUTO_STRIDE_FRONT_ENDS``, whose outputs already summarise hundreds of
-    steps, and 1 (every step) otherwise.
-    """
-    if not is_auto(recurrent_stride):
-        return int(recurrent_stride)
-    return AUTO_RECURRENT_STRIDE if front_end in AUTO_STRIDE_FRONT_ENDS else 1
 
 
 def resolve_n_estimators(n_estimators, warm_start: bool, lengths, downsample: int) -> int:

@@ -141,7 +141,7 @@ def test_module_rejects_an_even_kernel():
         ({"downsample": 0}, r"downsample must be in \[1, 1048576\], got 0"),
         ({"downsample": "half"}, "downsample must be 'auto' or an int"),
         ({"recurrent_stride": 0}, r"recurrent_stride must be in \[1, 1048576\], got 0"),
-        ({"recurrent_stride": 2.5}, "recurrent_stride must be an int, got 2.5"),
+        ({"recurrent_stride": "auto"}, "recurrent_stride must be an int, got 'auto'"),
         ({"input_noise": -1.0}, "input_noise must be in"),
         ({"input_dropout": 1.0}, "input_dropout must be in"),
         ({"input_dropout": "some"}, "input_dropout must be a real number"),
@@ -226,8 +226,7 @@ def test_strided_recurrent_layers_report_attention_per_original_step(tmp_path):
         downsample=2,
         recurrent_stride=3,
     ).fit(X, y)
-    assert (clf.downsample_, clf.recurrent_stride_) == (2, 3)
-    assert clf.net_.module_.recurrent_stride == 3
+    assert clf.downsample_ == 2 and clf.net_.module_.recurrent_stride == 3
     weights = clf.attention_weights(X)
     assert weights.shape == (40, 61)
     assert_allclose(weights.sum(axis=1), 1, atol=1e-5)
@@ -240,7 +239,7 @@ def test_strided_recurrent_layers_report_attention_per_original_step(tmp_path):
     assert_allclose(layer_map[0].sum(axis=1)[:41], 1, atol=1e-5)  # each real query's row
     assert (layer_map[0, 41:] == 0).all() and (layer_map[0, :, 41:] == 0).all()
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
-    assert loaded.recurrent_stride_ == 3
+    assert loaded.recurrent_stride == loaded.net_.module_.recurrent_stride == 3
     assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
 
 

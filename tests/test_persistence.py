@@ -403,6 +403,6 @@ def test_a_save_of_format_2_loads_and_predicts_as_it_did(name, front_end, n_conv
     assert loaded.n_iter_no_change_ == loaded.n_iter_no_change == 20  # the parameter itself
     assert loaded.tol_ == 0.0  # no absolute tolerance then
     assert loaded.input_dropout_ == (0.0 if front_end == "conv" else 0.2)  # as trained then
-    assert loaded.recurrent_stride_ == 1  # the recurrent layers read every step then
+    assert loaded.net_.module_.recurrent_stride == 1  # the recurrent layers read every step
     assert_allclose(loaded.predict_proba(expected["X"]), expected["proba"], atol=1e-6)
     assert_array_equal(loaded.predict(expected["X"]), expected["pred"])

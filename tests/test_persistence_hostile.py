@@ -334,7 +334,7 @@ def test_format_1_folder_gets_the_content_checks(model_a, tmp_path):
         (_set("params.dense_units", 2**21), r"dense_units must be in \[1, 1048576\], got 2097152"),
         (_set("params.n_lstm_layers", 10**6), r"n_lstm_layers must be in \[1, 128\], got 1000000"),
         (_set("downsample", 2**40), "downsample must be in"),
-        (_set("recurrent_stride", 0), "recurrent_stride must be in"),
+        (_set("params.recurrent_stride", 0), r"recurrent_stride must be in \[1, 1048576\]"),
         # The parameter's own bound, not the generic size bound.
         (_set("n_estimators", 1001), r"n_estimators must be in \[1, 1000\], got 1001"),
         # Sane sizes that the weights do not have: refused from the header, unbuilt.
@@ -360,7 +360,6 @@ def test_absurd_or_mismatched_sizes_are_refused_before_building(
         ("n_features_in", None),
         ("n_classes", "2"),
         ("downsample", "2"),
-        ("recurrent_stride", "2"),
         ("batch_size", 0),
         ("n_iter", "a"),
         ("class_weight", "balanced"),

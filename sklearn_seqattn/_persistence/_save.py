@@ -114,7 +114,6 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fine_classes": fine_classes,
         "fine_to_coarse": [int(i) for i in estimator.fine_to_coarse_],
         "downsample": int(estimator.downsample_),
-        "recurrent_stride": int(estimator.recurrent_stride_),
         "n_conv_layers": int(estimator.n_conv_layers_),
         "front_end": estimator.front_end_,
         "fixed_filters": bool(estimator.fixed_filters_),

@@ -51,7 +51,6 @@ class Saved:
     fine_classes: np.ndarray
     fine_to_coarse: np.ndarray
     downsample: int
-    recurrent_stride: int
     n_conv_layers: int
     front_end: str
     fixed_filters: bool
@@ -264,8 +263,6 @@ def _decode_config(config: dict, version: int) -> Saved:
         fine_classes=fine_classes,
         fine_to_coarse=fine_to_coarse,
         downsample=_int(config.get("downsample", 1), "downsample", 1, MAX_DIM),
-        # Saved before the recurrent layers could stride: they read every step.
-        recurrent_stride=_int(config.get("recurrent_stride", 1), "recurrent_stride", 1, MAX_DIM),
         n_conv_layers=n_conv_layers,
         front_end=front_end,
         fixed_filters=fixed_filters,
@@ -396,7 +393,6 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     estimator.classes_ = saved.classes
     estimator.fine_classes_, estimator.fine_to_coarse_ = saved.fine_classes, saved.fine_to_coarse
     estimator.downsample_ = saved.downsample
-    estimator.recurrent_stride_ = saved.recurrent_stride
     estimator.n_conv_layers_ = saved.n_conv_layers
     estimator.front_end_ = saved.front_end
     estimator.fixed_filters_ = saved.fixed_filters
