@@ -99,7 +99,7 @@ class SeqAttentionClassifier(
         which then run over that many times fewer steps; the front end
         still reads every step, and its mean over time (``conv_skip``) too.
         Attention weights are still returned per original step. On aeon's
-        univariate sets of 150-1,460 steps, 4 cut the CPU of a fit by 1.2-1.7x
+        univariate sets of 24-1,460 steps, 4 cut the CPU of a fit by 1.1-1.7x
         and cost 0-0.025 balanced accuracy in cross-validation
         (``docs/benchmarks.md``, section 15), so the default reads every step.
     n_conv_layers : int or "auto", default="auto"
@@ -342,7 +342,9 @@ class SeqAttentionClassifier(
         "auto" trains one network and, only if :attr:`fit_diagnosis_` says
         it failed (chance level or collapsed, on the validation split, or on
         the training data without one), another, up to 3 in all: a fit
-        that learns costs one training, one that fails costs three.
+        that learns costs one training, one that fails costs three. With
+        early stopping and ``n_iter_no_change="auto"`` each retry waits
+        twice as long as the one before (weak patterns can appear late).
     n_estimators : int or "auto", default="auto"
         Number of networks trained from different seeds (each with its own
         ``n_init`` restarts) whose probabilities are averaged, as

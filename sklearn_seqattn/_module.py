@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ._dropout import Dropout
-from ._multiscale import MaskedMultiScaleFrontEnd
+from ._multiscale import MaskedMultiScaleFrontEnd, _is_exporting
 from ._norm import MaskedBatchNorm
 
 __all__ = [
@@ -32,8 +32,6 @@ __all__ = [
 
 POOLINGS = ("attention", "mean", "max", "last")
 FRONT_ENDS = ("conv", "multiscale")
-# torch.compiler.is_exporting is missing from older torch releases, which cannot export anyway.
-_is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
 
 
 class FocalLoss(nn.Module):

@@ -46,8 +46,10 @@ __all__ = [
     "train_network",
 ]
 
-# n_init="auto" tries at most this many initialisations.
+# n_init="auto" tries at most this many initialisations, each retry with this many times the
+# patience of the one before (an "auto" patience only).
 AUTO_MAX_INIT = 3
+AUTO_RETRY_PATIENCE_GROWTH = 2
 
 
 @dataclasses.dataclass
@@ -164,7 +166,10 @@ def fit_n_init(
     seeds = [int(s) for s in (seed, *np.random.SeedSequence(seed).generate_state(n_init - 1))]
     nets: Iterator[Any]
     if auto or workers <= 1:
-        nets = (train_network(est, data, device, s) for s in seeds)  # lazily: "auto" may stop
+        nets = (  # lazily: "auto" may stop
+            train_network(_retry(est, attempt) if auto else est, data, device, s)
+            for attempt, s in enumerate(seeds)
+        )
     else:
         tasks = [(est, data, device, s) for s in seeds]
         nets = iter(run_tasks(train_network, tasks, workers, deterministic=est.deterministic))
@@ -181,6 +186,22 @@ def fit_n_init(
             if not verdicts[id(net)].failed:
                 break
     return best, scores, verdicts.get(id(best)) or diagnose(est, best, data)
+
+
+def _retry(est, attempt: int):
+    """``est`` for the ``attempt``-th initialisation of ``n_init="auto"`` (0: the first).
+
+    With early stopping and an "auto" patience, each retry of a failed fit
+    waits twice as long as the one before (patience 10, 20, 40 where the
+    first has 10): weak patterns can take longer than one patience to
+    appear, most of all where per-series scaling removes each series'
+    level, and only a fit that has failed pays for the wait.
+    """
+    if attempt == 0 or not (est.early_stopping_ and is_auto(est.n_iter_no_change)):
+        return est
+    retry = copy.copy(est)  # shallow: the fit's own copy, with one setting changed
+    retry.n_iter_no_change_ = est.n_iter_no_change_ * AUTO_RETRY_PATIENCE_GROWTH**attempt
+    return retry
 
 
 def member_seeds(seed: int, n_members: int) -> list[int]:

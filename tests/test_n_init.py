@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from _helpers import tiny
 from numpy.testing import assert_allclose
+from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._stopping import best_epoch_key
@@ -54,3 +55,29 @@ def test_auto_retries_only_a_fit_that_did_not_learn(seq_data):
     ).fit(X, y)
     assert learned.fit_diagnosis_.learned
     assert len(learned.init_scores_) == 1
+
+
+class _Patience(Callback):
+    """Records the early-stopping patience of every network trained."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def on_train_begin(self, net, **kwargs):
+        self.seen.append(dict(net.callbacks_)["early_stopping"].patience)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("patience, expected", [("auto", [60, 120, 240]), (5, [5, 5, 5])])
+def test_auto_retries_wait_longer_only_with_an_auto_patience(seq_data, patience, expected):
+    from sklearn_seqattn import ChanceLevelWarning
+
+    X, y, _ = seq_data
+    seen = []
+    params = {**TINY, "n_iter_no_change": patience, "early_stopping": True}
+    with pytest.warns(ChanceLevelWarning):
+        clf = SeqAttentionClassifier(
+            **params, lr=1e-7, callbacks=[("patience", _Patience(seen))]
+        ).fit(X, y)  # cannot learn: three initialisations
+    assert seen == expected
+    assert clf.n_iter_no_change_ == expected[0]  # the patience the settings give
