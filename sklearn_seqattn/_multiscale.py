@@ -12,6 +12,8 @@ steps are exactly padding invariant.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -89,20 +91,26 @@ class _DepthwiseConv(torch.autograd.Function):
         dilation = ctx.dilation
         kernel_size, n_steps = weight.shape[-1], grad.shape[-1]
         grad_x = grad_weight = None
+        # Under autocast the forward pass ran in bfloat16: the gradients come in the
+        # output's dtype, and each goes back in the dtype of what it is the gradient of.
         if ctx.needs_input_grad[0]:
             reach = dilation * (kernel_size - 1)
             grad_x = nn.functional.conv1d(
                 nn.functional.pad(grad, (reach, reach)),
-                weight.flip(-1),
+                weight.flip(-1).to(grad.dtype),
                 dilation=dilation,
                 groups=weight.shape[0],
-            )
+            ).to(x.dtype)
         if ctx.needs_input_grad[1]:
+            # Products and sums at float32 at least (no copies for float32 itself).
+            wide = torch.promote_types(grad.dtype, torch.float32)
+            grad_wide, x_wide = grad.to(wide), x.to(wide)
             taps = [
-                (grad * x[..., k * dilation : k * dilation + n_steps]).sum(dim=(0, 2))
+                (grad_wide * x_wide[..., k * dilation : k * dilation + n_steps]).sum(dim=(0, 2))
                 for k in range(kernel_size)
             ]
-            grad_weight = torch.stack(taps, dim=1)[:, None, :]  # (channels, 1, kernel)
+            # (channels, 1, kernel)
+            grad_weight = torch.stack(taps, dim=1)[:, None, :].to(weight.dtype)
         return grad_x, grad_weight, None
 
 
@@ -249,7 +257,9 @@ class MaskedMultiScaleFrontEnd(nn.Module):
         for i, (depthwise, pointwise, norm, dilation) in enumerate(
             zip(self.depthwise, self.pointwise, self.dilated_norms, DILATIONS, strict=True)
         ):
-            z = depthwise_conv1d(_same_pad(masked(z), DILATED_KERNEL_SIZE, dilation), depthwise)
+            z = depthwise_conv1d(
+                _same_pad(masked(z), DILATED_KERNEL_SIZE, dilation), cast(nn.Conv1d, depthwise)
+            )
             z = self._norm(norm, pointwise(z), keep)  # (batch, n_filters, time)
             if i == len(self.depthwise) - 1:
                 shortcut = self._norm(self.shortcut_norm, self.shortcut(first), keep)
