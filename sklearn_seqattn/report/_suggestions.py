@@ -176,9 +176,11 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         gain="on a slow contour over 4 of 136 features with per-speaker offsets, tested on "
         "other speakers: held-out balanced accuracy 0.66 -> 0.91 (binned means 0.73)",
         cost="each series' level and scale are discarded; learning starts later (event order "
-        "0.952 -> 0.940 at 1,000 sequences; at 4,917, at chance with the 10-epoch patience "
-        "there, 0.990 with n_iter_no_change=40 at 2.9x the time): raise n_iter_no_change",
-        source="docs/benchmarks.md, section 13",
+        "0.952 -> 0.940 at 1,000 sequences; at 4,917 the first fit ended at chance with the "
+        "10-epoch patience there and n_init='auto''s retry, waiting 20, reached 0.990 at 2.2x "
+        "the time of the defaults): keep n_init and n_iter_no_change at 'auto', or raise "
+        "n_iter_no_change",
+        source="docs/benchmarks.md, sections 13 and 15",
         applies=lambda f: f.n_features >= AUTO_WIDE_FEATURES and _setting(f, "standardize") is True,
     ),
     Suggestion(
