@@ -212,6 +212,11 @@ def downsample_steps(
     return x, counts[:, 0] > 0
 
 
+def window_counts(lengths: torch.Tensor, factor: int) -> torch.Tensor:
+    """Windows of ``factor`` steps that hold real steps: ``ceil(lengths / factor)``."""
+    return torch.div(lengths + factor - 1, factor, rounding_mode="floor")
+
+
 def upsample_weights(weights: torch.Tensor, real: torch.Tensor, factor: int) -> torch.Tensor:
     """Spread each window's weight evenly over its real steps: ``(batch, time)``."""
     batch, n_timesteps = real.shape
@@ -558,16 +563,14 @@ class SeqAttentionModule(nn.Module):
         real_steps = real
         if self.downsample > 1:
             x, real = downsample_steps(x, real, self.downsample)  # (batch, time', features)
-            lengths = torch.div(
-                lengths + self.downsample - 1, self.downsample, rounding_mode="floor"
-            )
+            lengths = window_counts(lengths, self.downsample)
         features = self.conv(x, real)  # (batch, time, channels)
         steps, real_windows, window_lengths = features, real, lengths
         stride = self.recurrent_stride
         if stride > 1:
             # A sequence that fills the batch still fills it: ceil(width / stride) windows.
             steps, real_windows = downsample_steps(features, real, stride)
-            window_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+            window_lengths = window_counts(lengths, stride)
         h = self.lstm(self.front_end(steps), window_lengths, uniform)  # (batch, time', hidden)
         maps = []
         for block in self.attention_blocks:
