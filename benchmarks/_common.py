@@ -284,6 +284,16 @@ def interleave(variants: dict[str, Callable[[], object]], repeats: int) -> dict[
     return results
 
 
+def run_worker(cmd: Sequence[str], env: dict | None = None) -> dict:
+    """Run ``cmd`` (a fresh Python process) and return the JSON object its last line prints.
+
+    A fresh process measures one run alone (its peak memory, or the package
+    from another checkout) without what the calling process has loaded.
+    """
+    out = subprocess.run(list(cmd), capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def median(values) -> float:
     return float(statistics.median(values))
 
@@ -323,7 +333,16 @@ class EpochClock(Callback):
 
 
 def fit_timed(est, X, y) -> tuple[tuple[float, float], list[tuple[float, float]]]:
-    """Fit ``est``; return ``(wall, cpu)`` of the whole fit and of each epoch."""
+    """Fit ``est``; return ``(wall, cpu)`` of the whole fit and of each epoch.
+
+    The epochs are those of one network: ``n_estimators="auto"`` is pinned to
+    1 (on small data it would average three, whose joined net keeps no epoch
+    clock); an explicit ``n_estimators`` above 1 is refused.
+    """
+    if est.n_estimators == "auto":
+        est.set_params(n_estimators=1)
+    elif est.n_estimators != 1:
+        raise ValueError("fit_timed times the epochs of one network: set n_estimators=1.")
     est.set_params(callbacks=[("epoch_clock", EpochClock())])
     with Clock() as clock, warnings.catch_warnings():
         # Timing runs train a few epochs: a model at chance is expected, not news.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def main() -> None:
         n_samples, epochs = (256, 2) if "--quick" in sys.argv else (1024, 5)
         print(json.dumps(worker(root, kind, int(threads), n_samples, epochs)))
         return
-    from _common import Results, git_commit, parse_args, print_header
+    from _common import Results, git_commit, parse_args, print_header, run_worker
 
     def add(parser):
         parser.add_argument("--before", default=str(HERE.parent), help="checkout measured first")
@@ -121,8 +120,7 @@ def main() -> None:
                 root = getattr(args, side)
                 cmd = [sys.executable, __file__, "--worker", root, kind, str(args.threads)]
                 cmd += ["--quick"] if args.quick else []
-                out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-                record = json.loads(out.stdout.strip().splitlines()[-1])
+                record = run_worker(cmd, env)
                 for key, value in record.items():
                     measured.setdefault((kind, key, side), []).append(value)
 

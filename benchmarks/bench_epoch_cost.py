@@ -19,11 +19,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from _common import Results, git_commit, median, parse_args, print_header, print_table
+from _common import (
+    Results,
+    git_commit,
+    median,
+    parse_args,
+    print_header,
+    print_table,
+    run_worker,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,14 +71,7 @@ def _worker(spec: dict) -> None:
 
 def _measure(spec: dict, code: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{HERE}"}
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(spec)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker([sys.executable, __file__, "--worker", json.dumps(spec)], env)
 
 
 def main() -> None:

@@ -23,12 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import warnings
 
 import numpy as np
-from _common import Clock, Results, fit_timed, parse_args, peak_rss_mib, print_header
+from _common import (
+    Clock,
+    Results,
+    fit_timed,
+    parse_args,
+    peak_rss_mib,
+    print_header,
+    run_worker,
+)
 from sklearn.metrics import balanced_accuracy_score
 
 from sklearn_seqattn import ChanceLevelWarning, SeqAttentionClassifier
@@ -73,8 +80,7 @@ def part1(args, results: Results) -> None:
             cmd = [sys.executable, __file__, "--threads", str(args.threads)]
             cmd += ["--worker", str(n_timesteps), str(downsample)]
             env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = run_worker(cmd, env)
             rows.append(
                 {
                     "T": n_timesteps,
