@@ -262,14 +262,9 @@ class SeqAttentionClassifier(
         "auto" does so when the validation split holds at least 50 samples
         (about 500 training sequences at the default fraction), or when
         ``n_init > 1`` or ``decision_threshold="auto"`` need the split;
-        smaller data sets train on all their sequences (a few dozen
-        validation samples tell epochs apart too roughly to be worth holding
-        out, ``docs/benchmarks.md``, section 11) and, where the weights of
-        the lowest training loss are kept (``restore_best_weights_``), stop
-        as scikit-learn's ``MLPClassifier`` does: once the training loss has
-        not fallen by ``tol`` for ``n_iter_no_change`` epochs (see
-        ``train_loss_stopping_``). False: no split, every one of the
-        ``max_epochs``.
+        smaller data sets train for ``max_epochs`` on all their sequences:
+        a few dozen validation samples tell epochs apart too roughly to be
+        worth holding out (``docs/benchmarks.md``, section 11).
     validation_fraction : float, default=0.1
         Share of the training data held out when early stopping is on.
     n_iter_no_change : int or "auto", default="auto"
@@ -277,17 +272,15 @@ class SeqAttentionClassifier(
         "auto" with a validation split is 60 epochs (weak temporal patterns
         are often found only after a long flat stretch), and 10 from 2,048
         training sequences on, where an epoch holds many updates; without a
-        split it is 20 (the training loss's stop, and twice the "plateau"
-        schedule's window; see ``n_iter_no_change_``).
+        split it is 20, the "plateau" schedule's window (see
+        ``n_iter_no_change_``).
     tol : float or "auto", default="auto"
         How much the validation loss must fall below its best (in absolute
         terms, as well as by a relative 1e-4) for early stopping to count an
         epoch as a gain, as in scikit-learn's ``MLPClassifier``. "auto" is
         1e-3 from 2,048 training sequences on, where the loss keeps creeping
         down by ten-thousandths long after the score has settled, and 0
-        below; without a validation split, 1e-4 on the training loss (as
-        ``MLPClassifier``'s ``tol``; see ``tol_``; ``docs/benchmarks.md``,
-        sections 12 and 16).
+        below (see ``tol_``; ``docs/benchmarks.md``, section 12).
     restore_best_weights : bool or "auto", default="auto"
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
@@ -410,11 +403,6 @@ class SeqAttentionClassifier(
         ``decision_threshold="auto"`` force one).
     restore_best_weights_ : bool
         Whether the best epoch's weights were restored.
-    train_loss_stopping_ : bool
-        Whether the last fit, holding out no validation split, stopped once
-        the training loss had not fallen by ``tol_`` for
-        ``n_iter_no_change_`` epochs (``early_stopping="auto"`` where the
-        weights of the lowest training loss are kept).
     lr_schedule_ : {None, "plateau", "cosine"}
         The learning-rate schedule used (``lr_schedule`` with "auto"
         resolved).
@@ -423,8 +411,8 @@ class SeqAttentionClassifier(
     n_iter_no_change_ : int
         The patience used (``n_iter_no_change`` with "auto" resolved).
     tol_ : float
-        The absolute tolerance of early stopping, on the validation loss or
-        (without a split) the training loss (``tol`` with "auto" resolved).
+        The absolute tolerance of early stopping (``tol`` with "auto"
+        resolved).
     fine_classes_ : ndarray of shape (n_outputs,)
         Labels of the network's outputs: the fine labels when ``fit`` was
         given ``y_fine``, else ``classes_``.

@@ -14,7 +14,6 @@ from sklearn_seqattn._multiscale import (
     fixed_filter_bank,
     receptive_field,
 )
-from sklearn_seqattn._stopping import was_interrupted
 from sklearn_seqattn.datasets import make_sequence_classification
 
 TINY = tiny(dense_units=8, lstm_units=8, front_end_filters=4, max_epochs=3)
@@ -252,54 +251,6 @@ def test_lowest_training_loss_weights_are_restored(univariate):
     state = clf.net_.module_.state_dict()
     for name, value in callback.best_model_weights_.items():
         assert torch.equal(state[name], value)
-
-
-def _first_stop(losses, patience, tol):
-    """The number of epochs after which the training loss's rule stops (MLPClassifier's)."""
-    best, misses = np.inf, 0
-    for epoch, loss in enumerate(losses, start=1):
-        if loss < best - tol:
-            best, misses = loss, 0
-        else:
-            misses += 1
-        if misses == patience:
-            return epoch
-    return None
-
-
-def test_auto_stops_when_the_training_loss_stops_falling(univariate):
-    """Without a split, "auto" ends the recipe's fit at the rule's first stop and changes
-    nothing before it; ``early_stopping=False`` trains every epoch."""
-    X, y = univariate
-    params = {**TINY, "max_epochs": 60, "n_iter_no_change": 4, "lr": 0.02}
-    clf = SeqAttentionClassifier(**params).fit(X, y)
-    assert not clf.early_stopping_ and clf.train_loss_stopping_
-    assert clf.tol_ == 1e-4 and clf.n_iter_no_change_ == 4
-    losses = clf.history_[:, "train_loss"]
-    assert clf.n_iter_ == len(losses) < 60
-    assert _first_stop(losses, 4, 1e-4) == clf.n_iter_
-    assert not was_interrupted(clf.net_, clf.n_iter_)  # so n_init="auto" reads its verdict
-    # The weights kept are still those of the lowest training loss.
-    assert dict(clf.net_.callbacks_)["restore_best_weights"].best_epoch_ == np.argmin(losses) + 1
-    full = SeqAttentionClassifier(**params, early_stopping=False).fit(X, y)
-    assert not full.train_loss_stopping_ and full.n_iter_ == 60
-    assert_allclose(full.history_[: clf.n_iter_, "train_loss"], losses, rtol=1e-6)
-    assert "early_stopping" not in dict(full.net_.callbacks_)
-
-
-def test_training_loss_stop_keeps_every_member_and_survives_save_and_load(univariate, tmp_path):
-    """A stop on the training loss is not an interruption: all members train, and a
-    loaded estimator resolves the same rule."""
-    X, y = univariate
-    clf = SeqAttentionClassifier(
-        **{**TINY, "max_epochs": 40, "n_iter_no_change": 3, "lr": 0.02, "n_estimators": 2}
-    ).fit(X, y)
-    assert clf.n_estimators_ == 2 and clf.n_iter_ < 40
-    assert len(clf.member_diagnoses_) == 2
-    clf.save(tmp_path / "model")
-    loaded = SeqAttentionClassifier.load(tmp_path / "model")
-    assert loaded.train_loss_stopping_ and loaded.tol_ == clf.tol_
-    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6)
 
 
 def test_auto_recipe_follows_the_front_end_without_a_split(univariate):

@@ -100,8 +100,7 @@ def curve_evidence(clf) -> CurveEvidence:
     max_epochs = getattr(clf, "max_epochs", None)
     max_epochs = int(max_epochs) if isinstance(max_epochs, (int, np.integer)) else None
     n_iter = int(getattr(clf, "n_iter_", n_epochs))
-    stops = has_validation or bool(getattr(clf, "train_loss_stopping_", False))
-    stopped_early = bool(stops and max_epochs is not None and n_iter < max_epochs)
+    stopped_early = bool(has_validation and max_epochs is not None and n_iter < max_epochs)
     best = getattr(clf, "best_epoch_", None)
     window = min(FLAT_WINDOW, max(1, n_epochs // 2))
     gain = flat = None
