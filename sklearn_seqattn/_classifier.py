@@ -43,7 +43,6 @@ from ._params import (
     resolve_n_iter_no_change,
     resolve_restore_best_weights,
     resolve_tol,
-    resolve_train_loss_stopping,
 )
 from ._random import deterministic_algorithms, draw_seed
 from ._stopping import best_epoch
@@ -734,7 +733,7 @@ class SeqAttentionClassifier(
         self.class_weight_ = class_weight
         self.fine_classes_, self.fine_to_coarse_ = fine_classes, fine_to_coarse
         self.batch_size_ = resolve_batch_size(self.batch_size, len(train_idx))
-        self.tol_ = resolve_tol(self.tol, len(train_idx), valid_idx is not None)
+        self.tol_ = resolve_tol(self.tol, len(train_idx))
         self.device_ = device
         self.autocast_ = resolve_autocast(self.autocast, device)
         self.early_stopping_ = valid_idx is not None
@@ -768,9 +767,6 @@ class SeqAttentionClassifier(
         )
         self.lr_schedule_ = resolve_lr_schedule(
             self.lr_schedule, self.early_stopping_, self.front_end_
-        )
-        self.train_loss_stopping_ = resolve_train_loss_stopping(
-            self.early_stopping, self.early_stopping_, self.restore_best_weights_
         )
         self.input_dropout_ = resolve_input_dropout(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm, n_features

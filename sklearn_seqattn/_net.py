@@ -12,13 +12,7 @@ import numbers
 
 import numpy as np
 import torch
-from skorch.callbacks import (
-    EarlyStopping,
-    EpochScoring,
-    GradientNormClipping,
-    LRScheduler,
-    ProgressBar,
-)
+from skorch.callbacks import EpochScoring, GradientNormClipping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
 from ._accelerate import AcceleratedSequenceNet
@@ -101,16 +95,6 @@ def build_net(
         callbacks.append(("early_stopping", stopping))
     elif est.restore_best_weights_:
         callbacks.append(("restore_best_weights", LowestTrainLossRestore()))
-    if not has_valid and getattr(est, "train_loss_stopping_", False):
-        # scikit-learn's MLPClassifier's rule: stop once the training loss has not fallen
-        # by tol (absolute) for n_iter_no_change epochs; the lowest-loss weights are kept.
-        stopping = EarlyStopping(
-            monitor="train_loss",
-            patience=est.n_iter_no_change_,
-            threshold=est.tol_,
-            threshold_mode="abs",
-        )
-        callbacks.append(("early_stopping", stopping))
     if est.gradient_clip is not None:
         callbacks.append(("gradient_clip", GradientNormClipping(est.gradient_clip)))
     if est.lr_schedule_ == "plateau":

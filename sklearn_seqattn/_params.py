@@ -24,7 +24,6 @@ __all__ = [
     "resolve_downsample",
     "resolve_n_iter_no_change",
     "resolve_tol",
-    "resolve_train_loss_stopping",
 ]
 
 # Sizes a network may have: checked before training, and by load() on saved configs.
@@ -79,10 +78,6 @@ AUTO_LARGE_PATIENCE = 10
 # score has settled (replayed on recorded histories, docs/benchmarks.md, section 12); below,
 # no absolute tolerance, as the cross-validated defaults were chosen.
 AUTO_LARGE_TOL = 1e-3
-# Without a validation split, early_stopping="auto" ends the recipe's fits once the training
-# loss has not fallen by AUTO_TRAIN_LOSS_TOL (absolute, scikit-learn's MLPClassifier's tol)
-# for the patience: past that point the halving rate only polishes a loss near zero.
-AUTO_TRAIN_LOSS_TOL = 1e-4
 # n_estimators="auto": AUTO_ENSEMBLE networks where the training split holds at most
 # AUTO_ENSEMBLE_STEPS real steps after downsampling (a cheap fit, whose single network
 # depends most on its seed), one network above. Chosen by cross-validation on the training
@@ -499,22 +494,11 @@ def resolve_n_iter_no_change(n_iter_no_change, n_train: int, has_validation: boo
     return AUTO_LARGE_PATIENCE if n_train >= AUTO_LARGE_FIT else AUTO_SPLIT_PATIENCE
 
 
-def resolve_tol(tol, n_train: int, has_validation: bool = True) -> float:
-    """Early stopping's absolute tolerance on the monitored loss, or the "auto" choice."""
+def resolve_tol(tol, n_train: int) -> float:
+    """Early stopping's absolute tolerance on the validation loss, or the "auto" choice."""
     if not is_auto(tol):
         return float(tol)
-    if n_train >= AUTO_LARGE_FIT:
-        return AUTO_LARGE_TOL
-    return 0.0 if has_validation else AUTO_TRAIN_LOSS_TOL
-
-
-def resolve_train_loss_stopping(
-    early_stopping, has_validation: bool, restore_best_weights: bool
-) -> bool:
-    """Whether training ends when the training loss stops falling ("auto" early stopping
-    on a fit without a validation split that keeps the weights of the lowest training
-    loss: the stop then only ends the polishing of a converged fit)."""
-    return is_auto(early_stopping) and not has_validation and restore_best_weights
+    return AUTO_LARGE_TOL if n_train >= AUTO_LARGE_FIT else 0.0
 
 
 def resolve_device(device) -> str:

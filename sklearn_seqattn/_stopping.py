@@ -201,12 +201,7 @@ def was_interrupted(net, n_epochs: int) -> bool:
     callback raising it), which is also how early stopping stops it.
     """
     stopping = dict(net.callbacks_).get("early_stopping")
-    # Ours says so in stopped_; skorch's EarlyStopping (on the training loss) stops when
-    # its count of epochs without gain reaches the patience.
-    stopped = getattr(stopping, "stopped_", False) or (
-        getattr(stopping, "misses_", 0) >= getattr(stopping, "patience", np.inf)
-    )
-    return n_epochs < net.max_epochs and not stopped
+    return n_epochs < net.max_epochs and not getattr(stopping, "stopped_", False)
 
 
 def best_epoch_key(history) -> tuple[float, float]:

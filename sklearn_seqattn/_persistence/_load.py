@@ -106,12 +106,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from skorch.history import History
 
     from .._batching import SequenceDataset
-    from .._params import (
-        resolve_autocast,
-        resolve_device,
-        resolve_lr_schedule,
-        resolve_train_loss_stopping,
-    )
+    from .._params import resolve_autocast, resolve_device, resolve_lr_schedule
     from .._random import isolated_torch_rng
     from .._stopping import best_epoch, best_epoch_key
     from .._training import new_net
@@ -157,9 +152,6 @@ def load_estimator(cls: type, path: str | os.PathLike):
     # Before format 3, weights were restored with a validation split only.
     estimator.restore_best_weights_ = (
         has_validation if saved.restore_best_weights is None else saved.restore_best_weights
-    )
-    estimator.train_loss_stopping_ = resolve_train_loss_stopping(
-        estimator.early_stopping, has_validation, estimator.restore_best_weights_
     )
     # Initialisation draws random weights: keep that away from the caller's RNG.
     with isolated_torch_rng(0, device) as generator:
