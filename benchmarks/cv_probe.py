@@ -18,6 +18,9 @@ averaging with a constant learning rate), for fits without a validation split.
 The pseudo-parameter ``"conv_dilation_base": b`` dilates the i-th convolution of
 the front end by ``b ** i`` (same weights, padding widened to keep "same"
 lengths): a wider receptive field at no extra cost, probed without an option.
+The pseudo-parameter ``"plateau_min_lr": x`` floors the "plateau" schedule's rate at
+``x`` (``ReduceLROnPlateau``'s ``min_lr``; InceptionTime's recipe floors at 1e-4), probed
+without an option.
 The pseudo-parameter ``"ensemble": k`` fits k networks per fold (random states
 ``seed``, ``seed + 100``, ...; the first is the plain fit of that seed) and
 scores their mean predicted probabilities; the record adds ``single_mean``, the
@@ -79,6 +82,18 @@ class DilateConvolutions(Callback):
             conv.padding = (dilation * (conv.kernel_size[0] // 2),)
 
 
+class FloorPlateauRate(Callback):
+    """Floor the rate of the estimator's "plateau" schedule at ``min_lr``."""
+
+    def __init__(self, min_lr: float):
+        self.min_lr = min_lr
+
+    def on_train_begin(self, net, **kwargs):
+        # Runs after the schedule's own on_train_begin (user callbacks come later).
+        scheduler = dict(net.callbacks_)["lr_schedule"].lr_scheduler_
+        scheduler.min_lrs = [self.min_lr] * len(scheduler.min_lrs)
+
+
 def _estimator(params: dict, seed: int) -> SeqAttentionClassifier:
     params = dict(params)
     callbacks = []
@@ -87,6 +102,8 @@ def _estimator(params: dict, seed: int) -> SeqAttentionClassifier:
         callbacks.append(("average", AverageLastEpochs(start)))
     if "conv_dilation_base" in params:
         callbacks.append(("dilate", DilateConvolutions(params.pop("conv_dilation_base"))))
+    if "plateau_min_lr" in params:
+        callbacks.append(("floor", FloorPlateauRate(params.pop("plateau_min_lr"))))
     if callbacks:
         params["callbacks"] = callbacks
     return SeqAttentionClassifier(random_state=seed, **params)
