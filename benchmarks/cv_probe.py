@@ -21,6 +21,9 @@ lengths): a wider receptive field at no extra cost, probed without an option.
 The pseudo-parameter ``"plateau_min_lr": x`` floors the "plateau" schedule's rate at
 ``x`` (``ReduceLROnPlateau``'s ``min_lr``; InceptionTime's recipe floors at 1e-4), probed
 without an option.
+The pseudo-parameter ``"front_end_dilations": [d, ...]`` builds the multi-scale front end
+with those dilated depthwise-separable layers instead of the package's (2, 4, 8): a deeper,
+wider-seeing front end, probed without an option.
 The pseudo-parameter ``"ensemble": k`` fits k networks per fold (random states
 ``seed``, ``seed + 100``, ...; the first is the plain fit of that seed) and
 scores their mean predicted probabilities; the record adds ``single_mean``, the
@@ -29,6 +32,7 @@ members' mean score alone, a paired baseline on the same folds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 
@@ -40,7 +44,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from skorch.callbacks import Callback
 
-from sklearn_seqattn import SeqAttentionClassifier
+from sklearn_seqattn import SeqAttentionClassifier, _multiscale
 
 
 class AverageLastEpochs(Callback):
@@ -109,11 +113,30 @@ def _estimator(params: dict, seed: int) -> SeqAttentionClassifier:
     return SeqAttentionClassifier(random_state=seed, **params)
 
 
+@contextlib.contextmanager
+def _front_end_dilations(dilations):
+    """The multi-scale front end built with ``dilations`` (None: the package's) meanwhile."""
+    saved = _multiscale.DILATIONS
+    if dilations is not None:
+        _multiscale.DILATIONS = tuple(int(d) for d in dilations)
+    try:
+        yield
+    finally:
+        _multiscale.DILATIONS = saved
+
+
 def _take(X, rows):
     return [X[i] for i in rows] if isinstance(X, list) else X[rows]
 
 
 def probe(name: str, params: dict, seeds: list[int]) -> dict:
+    params = dict(params)
+    # The forward pass reads the dilations too: they hold for fitting and scoring.
+    with _front_end_dilations(params.pop("front_end_dilations", None)):
+        return _probe(name, params, seeds)
+
+
+def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     X, y = load_classification(name, split="train")
     ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
     X = aeon_sequences(X)
