@@ -57,11 +57,13 @@ LR_SCHEDULES = ("auto", None, "plateau", "cosine")
 FRONT_ENDS = ("auto", "multiscale", "conv", "none")
 # front_end="auto" for steps of at most AUTO_CONV_MAX_FEATURES features.
 AUTO_FEW_FEATURE_FRONT_END = "multiscale"
-# restore_best_weights="auto" and lr_schedule="auto" on fits of the multi-scale front end
-# without a validation split: the recipe of InceptionTime, LITE and FCN (halve the rate on
-# a plateau of the training loss, keep the weights of the lowest training loss), chosen by
-# cross-validation with that front end (it cost BasicMotions 0.02 without it).
-AUTO_RECIPE_FRONT_ENDS = ("multiscale",)
+# restore_best_weights="auto" and lr_schedule="auto" on fits of these front ends without a
+# validation split: the recipe of InceptionTime, LITE and FCN (halve the rate on a plateau of
+# the training loss, keep the weights of the lowest training loss), chosen by
+# cross-validation with the multi-scale front end, then for the dense one ("none") in round
+# 26 (JapaneseVowels +0.016/+0.002, BasicMotions +0.028/+0.021 over two seed pairs;
+# docs/benchmarks.md section 16). The plain convolution stack was not probed.
+AUTO_RECIPE_FRONT_ENDS = ("multiscale", "none")
 AUTO_SCHEDULE_WITHOUT_SPLIT = "plateau"
 # n_iter_no_change="auto". With a validation split: AUTO_SPLIT_PATIENCE epochs, where weak
 # temporal patterns are often found only after a long flat stretch (20 epochs stopped 2 of 5
