@@ -254,16 +254,19 @@ def test_lowest_training_loss_weights_are_restored(univariate):
 
 
 def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
-    """The deep-TSC recipe is the multi-scale front end's: other fits keep a constant rate."""
+    """The deep-TSC recipe is the multi-scale and the dense front ends' (each chosen by
+    cross-validation); the plain convolution stack and fits with a split keep a constant rate."""
     X, y = univariate
-    multiscale = SeqAttentionClassifier(**TINY, early_stopping=False).fit(X, y)
-    assert multiscale.front_end_ == "multiscale"
-    assert multiscale.restore_best_weights_ and multiscale.lr_schedule_ == "plateau"
-    assert "restore_best_weights" in dict(multiscale.net_.callbacks_)
-    assert "event_lr" in multiscale.history_[-1]
-    dense = SeqAttentionClassifier(**TINY, early_stopping=False, n_conv_layers=0).fit(X, y)
-    assert not dense.restore_best_weights_ and dense.lr_schedule_ is None
-    assert "restore_best_weights" not in dict(dense.net_.callbacks_)
+    for params in ({}, {"n_conv_layers": 0}):
+        recipe = SeqAttentionClassifier(**TINY, **params, early_stopping=False).fit(X, y)
+        assert recipe.front_end_ == ("none" if params else "multiscale")
+        assert recipe.restore_best_weights_ and recipe.lr_schedule_ == "plateau"
+        assert "restore_best_weights" in dict(recipe.net_.callbacks_)
+        assert "event_lr" in recipe.history_[-1]
+    conv = SeqAttentionClassifier(**TINY, early_stopping=False, front_end="conv").fit(X, y)
+    assert conv.front_end_ == "conv"
+    assert not conv.restore_best_weights_ and conv.lr_schedule_ is None
+    assert "restore_best_weights" not in dict(conv.net_.callbacks_)
     split = SeqAttentionClassifier(**TINY, early_stopping=True).fit(X, y)
     assert split.restore_best_weights_ and split.lr_schedule_ is None
 

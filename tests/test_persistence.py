@@ -370,6 +370,27 @@ def test_the_input_dropout_rate_is_saved_and_older_saves_get_the_rate_they_train
         SeqAttentionClassifier.load(folder)
 
 
+def test_the_schedule_is_saved_and_older_dense_saves_read_none(data, tmp_path):
+    """The dense front end trains with the recipe's schedule since round 26; saves from
+    before it carry no schedule and trained at a constant rate."""
+    X, y = data
+    clf = SeqAttentionClassifier(**{**TINY, "early_stopping": False, "n_conv_layers": 0}).fit(X, y)
+    assert (clf.front_end_, clf.lr_schedule_) == ("none", "plateau")
+    folder = clf.save(tmp_path / "model")
+    assert SeqAttentionClassifier.load(folder).lr_schedule_ == "plateau"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["lr_schedule"] == "plateau"
+    del config["lr_schedule"]  # as written before the schedule was saved
+    _write_config(folder, config)
+    older = SeqAttentionClassifier.load(folder)
+    assert older.lr_schedule_ is None
+    assert_array_equal(older.predict_proba(X), clf.predict_proba(X))
+    config["lr_schedule"] = "linear"
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match="lr_schedule must be null, 'plateau' or 'cosine'"):
+        SeqAttentionClassifier.load(folder)
+
+
 def test_the_ensemble_size_is_saved_and_older_saves_read_the_parameter(data, tmp_path):
     X, y = data
     clf = SeqAttentionClassifier(**{**TINY, "n_estimators": 2}).fit(X, y)

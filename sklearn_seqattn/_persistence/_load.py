@@ -13,7 +13,7 @@ import numpy as np
 from ._constants import CONFIG_FILE, HISTORY_FILE, MAX_CONFIG_BYTES, MAX_HISTORY_BYTES, WEIGHTS_FILE
 from ._encoding import cut, from_json, refuse_constant
 from ._files import read_file
-from ._schema import Saved, new_estimator, parse_config
+from ._schema import Saved, new_estimator, parse_config, saved_lr_schedule
 from ._tensors import decode_weights, expected_tensors, read_weights
 
 
@@ -106,7 +106,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     from skorch.history import History
 
     from .._batching import SequenceDataset
-    from .._params import resolve_autocast, resolve_device, resolve_lr_schedule
+    from .._params import resolve_autocast, resolve_device
     from .._random import isolated_torch_rng
     from .._stopping import best_epoch, best_epoch_key
     from .._training import new_net
@@ -146,9 +146,7 @@ def load_estimator(cls: type, path: str | os.PathLike):
     if has_validation:
         placeholder = SequenceDataset(np.zeros((1, 1, n_features), np.float32), np.ones(1))
     estimator.early_stopping_ = has_validation
-    estimator.lr_schedule_ = resolve_lr_schedule(
-        estimator.lr_schedule, has_validation, estimator.front_end_
-    )
+    estimator.lr_schedule_ = saved_lr_schedule(estimator, saved, has_validation)
     # Before format 3, weights were restored with a validation split only.
     estimator.restore_best_weights_ = (
         has_validation if saved.restore_best_weights is None else saved.restore_best_weights

@@ -119,6 +119,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "fixed_filters": bool(estimator.fixed_filters_),
         "conv_skip": bool(estimator.conv_skip_),
         "restore_best_weights": bool(estimator.restore_best_weights_),
+        "lr_schedule": estimator.lr_schedule_,
         "autocast": bool(estimator.autocast_),
         "n_init_trained": int(estimator.n_init_),
         "n_estimators": int(estimator.n_estimators_),

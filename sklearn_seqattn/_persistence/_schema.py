@@ -56,6 +56,7 @@ class Saved:
     fixed_filters: bool
     conv_skip: bool | None
     restore_best_weights: bool | None
+    lr_schedule: str | None
     best_epoch: int | None
     init_scores: list | None
     member_diagnoses: list | None
@@ -165,6 +166,24 @@ def _int(value, field: str, low: int, high: int | None = None) -> int:
     return value
 
 
+UNSAVED_SCHEDULE = "unsaved"
+
+
+def saved_lr_schedule(estimator, saved: Saved, has_validation: bool) -> str | None:
+    """The schedule a saved fit trained with: the saved one, else what "auto" gave then.
+
+    Saves before the schedule was saved gave the dense front end ("none") no
+    schedule with "auto"; since then "auto" gives it the recipe's.
+    """
+    from .._params import is_auto, resolve_lr_schedule
+
+    if saved.lr_schedule != UNSAVED_SCHEDULE:
+        return saved.lr_schedule
+    if is_auto(estimator.lr_schedule) and saved.front_end == "none":
+        return None
+    return resolve_lr_schedule(estimator.lr_schedule, has_validation, saved.front_end)
+
+
 def _optional_bool(value, field: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
@@ -255,6 +274,10 @@ def _decode_config(config: dict, version: int) -> Saved:
     for name, value in (("fixed_filters", fixed_filters), ("restore_best_weights", restore)):
         if not isinstance(value, bool) and not (name == "restore_best_weights" and value is None):
             raise ValueError(f"{name} must be true or false, got {show(value)}")
+    # Saves before the schedule was saved carry UNSAVED_SCHEDULE (see saved_lr_schedule).
+    schedule = config.get("lr_schedule", UNSAVED_SCHEDULE)
+    if schedule not in (None, "plateau", "cosine", UNSAVED_SCHEDULE):
+        raise ValueError(f"lr_schedule must be null, 'plateau' or 'cosine', got {show(schedule)}")
     best = config.get("best_epoch")
     return Saved(
         version=version,
@@ -268,6 +291,7 @@ def _decode_config(config: dict, version: int) -> Saved:
         fixed_filters=fixed_filters,
         conv_skip=_optional_bool(config.get("conv_skip"), "conv_skip"),
         restore_best_weights=restore,
+        lr_schedule=schedule,
         best_epoch=None if best is None else _int(best, "best_epoch", 1),
         init_scores=decode_scores(config.get("init_scores")),
         member_diagnoses=decode_member_diagnoses(config.get("member_diagnoses")),
@@ -348,7 +372,6 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         check_params,
         is_auto,
         resolve_input_dropout,
-        resolve_lr_schedule,
         resolve_tol,
     )
     from .._validation import check_mask_value
@@ -401,7 +424,7 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     # Before format 3 the choice was not saved; load() derives it from the history, and
     # the schedule too (neither changes the network's shapes, checked with this estimator).
     estimator.restore_best_weights_ = bool(saved.restore_best_weights)
-    estimator.lr_schedule_ = resolve_lr_schedule(estimator.lr_schedule, False, saved.front_end)
+    estimator.lr_schedule_ = saved_lr_schedule(estimator, saved, False)
     # Saves before the rate was saved were trained when "auto" did not depend on the
     # width of the steps: the narrow rule (one feature) gives what they trained with.
     estimator.input_dropout_ = (
