@@ -285,17 +285,18 @@ class SeqAttentionClassifier(
         a validation split the best validation score (ties: lower loss),
         without one the lowest training loss (the recipe of InceptionTime and
         FCN). False keeps the last epoch's weights. "auto" restores with a
-        split, and without one for the multi-scale front end (chosen by
-        cross-validation on aeon training splits, ``docs/benchmarks.md``).
+        split, and without one for the multi-scale and the dense front ends
+        (not the plain convolution stack; chosen by cross-validation on aeon
+        training splits, ``docs/benchmarks.md``, sections 11 and 16).
         See ``restore_best_weights_``.
     lr_schedule : {"auto", None, "plateau", "cosine"}, default="auto"
         "plateau" halves the learning rate when the monitored loss (the
         validation loss, else the training loss) stalls for
         ``n_iter_no_change // 2`` epochs; "cosine" anneals it to zero over
         ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits of
-        the multi-scale front end without a validation split (with
-        ``restore_best_weights``, the recipe of InceptionTime, LITE and FCN)
-        and None otherwise. See ``lr_schedule_``.
+        the multi-scale or the dense front end without a validation split
+        (with ``restore_best_weights``, the recipe of InceptionTime, LITE and
+        FCN) and None otherwise. See ``lr_schedule_``.
     gradient_clip : float or None, default=1.0
         Maximum gradient norm; None disables clipping.
     scoring : str or callable, default="balanced_accuracy"
