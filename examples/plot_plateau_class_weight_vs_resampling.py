@@ -116,9 +116,9 @@ fig.tight_layout()
 # ------------------
 # Accuracy (0.85, the majority's share) hides that the uncorrected model never
 # predicts the minority, and the fit warns that it collapsed. Its ROC AUC
-# (0.93-0.94 on the machines the documentation was built on) says it still ranks
+# (0.93-0.95 in the documentation builds) says it still ranks
 # the sequences well, so moving its threshold recovers a balanced accuracy of
-# 0.80-0.86 without retraining; class weights (0.81-0.85) and over-sampling
+# 0.80-0.91 without retraining; class weights (0.81-0.85) and over-sampling
 # (0.90-0.91) retrain with the minority counted fully. The figures move with
 # the machine: its floating-point kernels round differently, so the same seeds
 # train differently.
