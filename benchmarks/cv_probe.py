@@ -125,7 +125,22 @@ def _front_end_dilations(dilations):
         _multiscale.DILATIONS = saved
 
 
-def _take(X, rows):
+def training_split(name: str):
+    """aeon's official training split of ``name`` as ``(X, y)``: an array ``(n, T, channels)``,
+    or a list of ``(T_i, channels)`` sequences where the lengths differ."""
+    X, y = load_classification(name, split="train")
+    ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
+    X = aeon_sequences(X)
+    return (X if ragged else np.stack(X)), y
+
+
+def folds(y, seed: int):
+    """The probes' folds: 3-fold stratified, shuffled by ``seed``."""
+    return StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y)
+
+
+def take(X, rows):
+    """The sequences ``rows`` of ``X`` (an array or a list)."""
     return [X[i] for i in rows] if isinstance(X, list) else X[rows]
 
 
@@ -137,17 +152,13 @@ def probe(name: str, params: dict, seeds: list[int]) -> dict:
 
 
 def _probe(name: str, params: dict, seeds: list[int]) -> dict:
-    X, y = load_classification(name, split="train")
-    ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
-    X = aeon_sequences(X)
-    if not ragged:
-        X = np.stack(X)  # (n, T, channels)
+    X, y = training_split(name)
     params = dict(params)
     n_members = params.pop("ensemble", 1)
     scores, singles, cpu, n_fits = [], [], 0.0, 0
     for seed in seeds:
-        for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y):
-            X_train, X_valid = _take(X, train), _take(X, valid)
+        for train, valid in folds(y, seed):
+            X_train, X_valid = take(X, train), take(X, valid)
             probas = []
             for member in range(n_members):
                 est = _estimator(params, seed + 100 * member)

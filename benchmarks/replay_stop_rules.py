@@ -29,10 +29,9 @@ import warnings
 from copy import deepcopy
 
 import numpy as np
-from _common import Clock, Results, aeon_sequences, parse_args, print_header, print_table
-from aeon.datasets import load_classification
+from _common import Clock, Results, parse_args, print_header, print_table
+from cv_probe import folds, take, training_split
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedKFold
 from skorch.callbacks import Callback
 
 from sklearn_seqattn import SeqAttentionClassifier
@@ -69,22 +68,14 @@ class ReplayStops(Callback):
                 self.stops_[name] = (epoch, self.lowest_epoch_, self.lowest_state_)
 
 
-def _take(X, rows):
-    return [X[i] for i in rows] if isinstance(X, list) else X[rows]
-
-
 def replay(name: str, rules: dict, seeds: list[int], max_epochs: int) -> dict:
-    X, y = load_classification(name, split="train")
-    ragged = isinstance(X, list)
-    X = aeon_sequences(X)
-    if not ragged:
-        X = np.stack(X)
+    X, y = training_split(name)
     scores = {"full": [], **{r: [] for r in rules}}
     stops = {r: [] for r in rules}
     same = {r: 0 for r in rules}
     cpu, n_fits = 0.0, 0
     for seed in seeds:
-        for train, valid in StratifiedKFold(3, shuffle=True, random_state=seed).split(y, y):
+        for train, valid in folds(y, seed):
             replayer = ReplayStops(rules)
             est = SeqAttentionClassifier(
                 random_state=seed,
@@ -94,9 +85,9 @@ def replay(name: str, rules: dict, seeds: list[int], max_epochs: int) -> dict:
                 callbacks=[("replay", replayer)],
             )
             with Clock() as clock:
-                est.fit(_take(X, train), y[train])
+                est.fit(take(X, train), y[train])
             cpu, n_fits = cpu + clock.cpu, n_fits + 1
-            X_valid = _take(X, valid)
+            X_valid = take(X, valid)
             scores["full"].append(balanced_accuracy_score(y[valid], est.predict(X_valid)))
             kept = deepcopy(est.net_.module_.state_dict())
             restored = dict(est.net_.callbacks_)["restore_best_weights"].best_epoch_
