@@ -10,6 +10,10 @@ model fitted once per seed. Tasks (names as ``--data`` takes them):
 * ``event-order s=1.5``, ``event-order s=2.0``, ``event-order s=2.5``:
   ``make_event_order_classification(n_samples=1500, strength=s)`` (100 steps,
   136 features, zero post-padding, 28/72), 1,000 train / 500 test;
+* ``contour s=0.18``: ``make_contour_classification(n_samples=1500, amplitude=0.18)``
+  (136 features, per-speaker offsets of one noise deviation on every feature),
+  about 1,000 train / 500 test, no speaker on both sides; ``contour-offsets s=k``:
+  the same with offsets of ``k`` deviations (``speaker_scale=k``);
 * aeon's bundled sets with their official splits (nothing is downloaded):
   JapaneseVowels, BasicMotions, PickupGestureWiimoteZ, ArrowHead, GunPoint,
   OSULeaf, ItalyPowerDemand, ACSF1.
@@ -122,6 +126,10 @@ OURS, ROCKET, BINNED = "SeqAttentionClassifier", "MiniRocket", "binned means + L
 # Time bins of the binned-means baseline (each sequence's own real steps cut in 5).
 N_BINS = 5
 CONTOUR_AMPLITUDES = (0.18,)
+# "contour-offsets s=k": the contour at amplitude 0.18 with per-speaker offsets of k noise
+# deviations (1.0 is "contour s=0.18"): how large a nuisance level per series must be before
+# scaling each series by its own statistics pays.
+SPEAKER_SCALES = (0.25, 0.5)
 MOTIF_SIGNALS = (1.0, 1.5)
 EVENT_STRENGTHS = (1.5, 2.0, 2.5)
 AEON_SETS = (
@@ -160,6 +168,7 @@ def task_names() -> dict[str, str]:
     names = {f"motif-order s={s}": "synthetic" for s in MOTIF_SIGNALS}
     names.update({f"event-order s={s}": "synthetic" for s in EVENT_STRENGTHS})
     names.update({f"contour s={s}": "synthetic" for s in CONTOUR_AMPLITUDES})
+    names.update({f"contour-offsets s={s}": "synthetic" for s in SPEAKER_SCALES})
     names.update({name: "aeon" for name in AEON_SETS})
     return names
 
@@ -173,20 +182,20 @@ def select_tasks(spec: str) -> list[str]:
             wanted.update(names)
         elif item in ("synthetic", "aeon"):
             wanted.update(n for n, g in names.items() if g == item)
-        elif item in ("motif-order", "event-order", "contour"):
+        elif item in ("motif-order", "event-order", "contour", "contour-offsets"):
             wanted.update(n for n in names if n.startswith(item + " "))
         elif item in names:
             wanted.add(item)
         elif item:
             raise SystemExit(
                 f"unknown task {item!r}; tasks: {', '.join(names)}; groups: all, synthetic, "
-                "aeon, motif-order, event-order"
+                "aeon, motif-order, event-order, contour, contour-offsets"
             )
     return [n for n in names if n in wanted]
 
 
 def load_task(name: str, quick: bool, data_seed: int) -> Task:
-    if name.startswith(("motif-order", "event-order", "contour")):
+    if name.startswith(("motif-order", "event-order", "contour")):  # contour-offsets too
         return synthetic_task(name, quick, data_seed)
     return aeon_task(name, quick)
 
@@ -207,14 +216,17 @@ def synthetic_task(name: str, quick: bool, data_seed: int) -> Task:
         )  # fmt: skip
     else:  # contour: speakers never on both sides of the split, as a user would split
         n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 2 // 3) if quick else (1500, 1000)
+        amplitude, speakers = (
+            (0.18, float(level)) if family == "contour-offsets" else (float(level), 1.0)
+        )
         X, y, groups = make_contour_classification(
-            n_samples=n_samples, amplitude=float(level), return_groups=True,
-            random_state=data_seed,
+            n_samples=n_samples, amplitude=amplitude, speaker_scale=speakers,
+            return_groups=True, random_state=data_seed,
         )  # fmt: skip
         events = None
         split = GroupShuffleSplit(1, train_size=n_train / n_samples, random_state=0)
         train, test = next(split.split(X, y, groups))
-    if family != "contour":
+    if not family.startswith("contour"):
         train, test = train_test_split(
             np.arange(len(y)), train_size=n_train, stratify=y, random_state=0
         )
