@@ -17,7 +17,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import place_data
-from ._data import standardization
+from ._data import series_level_share, standardization
 from ._diagnosis import ChanceLevelWarning
 from ._fit_inputs import (
     append_validation_set,
@@ -42,6 +42,7 @@ from ._params import (
     resolve_n_estimators,
     resolve_n_iter_no_change,
     resolve_restore_best_weights,
+    resolve_standardize,
     resolve_tol,
 )
 from ._random import deterministic_algorithms, draw_seed
@@ -218,7 +219,7 @@ class SeqAttentionClassifier(
         Copies keep their sample's loss weight; synthetic sequences get the
         mean weight of their class. A sampler without a ``random_state`` gets
         one from this fit's seed.
-    standardize : bool or "per_series", default=True
+    standardize : "auto", bool or "per_series", default="auto"
         True: standardise each feature inside the network with the mean and
         standard deviation of the real (non-padded) training steps. The
         statistics are part of the model (saved and exported with it), so
@@ -226,12 +227,16 @@ class SeqAttentionClassifier(
         each sequence's features by their own mean and standard deviation
         over its real steps (what the UCR loaders of InceptionTime and
         MiniRocket do, and per-utterance normalisation of speech features),
-        which discards each series' level and scale. Try it when a speaker
-        or a recording shifts every feature and the test holds other
-        speakers: a slow contour on 4 of 136 features went from 0.66 to
-        0.91 balanced accuracy (``docs/benchmarks.md``, section 13); it
-        starts learning later, so give it patience. False: feed the values
-        as they are.
+        which discards each series' level and scale: a speaker or a
+        recording that shifts every feature can then not be memorised (a
+        speaker-disjoint slow contour on 4 of 136 features went from 0.66
+        to 0.91 balanced accuracy, ``docs/benchmarks.md``, section 13); it
+        starts learning later, so give it patience. "auto": "per_series" on
+        steps of at least 32 features whose series hold such levels (their
+        means, less their class's mean and the noise's share, carry at
+        least a tenth of a feature's variance, in the median over
+        features), True otherwise (section 17). False: feed the values as they are. See
+        ``standardize_``.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is
         padding (NaN allowed). Ignored for ragged lists.
@@ -387,6 +392,8 @@ class SeqAttentionClassifier(
         Whether the head also reads the front end's mean over time.
     input_dropout_ : float
         The input dropout rate used (``input_dropout`` with "auto" resolved).
+    standardize_ : bool or "per_series"
+        The input scaling used (``standardize`` with "auto" resolved).
     device_ : str
         The torch device the network was trained on (``device`` with "auto"
         resolved).
@@ -502,7 +509,7 @@ class SeqAttentionClassifier(
         decision_threshold=None,
         threshold_scoring="balanced_accuracy",
         sampler=None,
-        standardize=True,
+        standardize="auto",
         mask_value=0.0,
         class_weight=None,
         max_epochs=200,
@@ -745,6 +752,11 @@ class SeqAttentionClassifier(
         downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)
         fixed_filters = resolve_fixed_filters(self.fixed_filters, n_features)
+        standardize = resolve_standardize(
+            self.standardize,
+            n_features,
+            lambda: series_level_share(seqs, train_idx, y_idx),
+        )
         if continuing:
             # "auto" keeps the fitted network's choice; an explicit setting that differs
             # from it is refused when the network is rebuilt (continue_network).
@@ -754,6 +766,8 @@ class SeqAttentionClassifier(
                 front_end = (self.front_end_, self.n_conv_layers_)
             if is_auto(self.fixed_filters):
                 fixed_filters = self.fixed_filters_
+            if is_auto(self.standardize):
+                standardize = self.standardize_
         self.downsample_ = downsample
         # A warm start continues one network: "auto" resolves to 1 there, and an int above 1
         # was refused by check_params.
@@ -762,6 +776,7 @@ class SeqAttentionClassifier(
         )
         self.front_end_, self.n_conv_layers_ = front_end
         self.fixed_filters_ = fixed_filters
+        self.standardize_ = standardize
         self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
         self.restore_best_weights_ = resolve_restore_best_weights(
             self.restore_best_weights, self.early_stopping_, self.front_end_
@@ -786,7 +801,7 @@ class SeqAttentionClassifier(
         if valid_idx is not None:
             valid_ds = subset_dataset(data, seqs.lengths, *targets, valid_idx)
         fit_data = FitData(seqs, y_idx, fine_idx, weights, train_idx, valid_idx, train_ds, valid_ds)
-        if self.standardize is True and not continuing:
+        if self.standardize_ is True and not continuing:
             fit_data.stats = standardization(seqs, train_idx)
 
         with deterministic_algorithms(self.deterministic, device):

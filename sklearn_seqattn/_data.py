@@ -18,6 +18,7 @@ __all__ = [
     "lengths_to_mask",
     "pad_sequences",
     "padding_mask",
+    "series_level_share",
     "standardization",
     "take_rows",
 ]
@@ -134,6 +135,51 @@ def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, 
             total = acc / count
     mean, std = total, np.sqrt(acc / count)
     return mean.astype(np.float32), unit_scale_if_constant(mean, std).astype(np.float32)
+
+
+def series_level_share(seqs, index, y_idx: np.ndarray, chunk: int | None = None) -> float:
+    """How much of each feature's variance is a level that each series holds throughout.
+
+    For every feature: the variance, across the series of ``seqs[index]``, of
+    each series' mean over its real steps minus its class's mean of those
+    means (a level that does not tell the classes apart: a speaker's or a
+    recording's offset), less what the noise within a series of that length
+    gives a mean, as a share of that plus the mean variance within a series
+    (an intraclass correlation). Returns the median share over the features:
+    about 0 when steps are independent noise around a common level, whatever
+    the lengths, and 0.5 when every series carries an offset as large as
+    its noise. Computed in chunks in float64, like :func:`standardization`.
+    """
+    n_features = seqs.data.shape[2]
+    if chunk is None:
+        chunk = max(1, STANDARDIZATION_CHUNK_VALUES // (seqs.data.shape[1] * n_features))
+    means = np.empty((len(index), n_features))
+    within = np.zeros(n_features)
+    noise_of_means = np.zeros(n_features)
+    # Sums of squares about a real step of the data rather than zero: far-from-zero levels
+    # would otherwise cancel out the noise in float64.
+    shift = seqs.data[index[0], 0].astype(np.float64)
+    for start in range(0, len(index), chunk):
+        rows = index[start : start + chunk]
+        lengths = seqs.lengths[rows][:, None]
+        real = np.arange(int(lengths.max()))[None, :] < lengths  # (rows, time)
+        steps = (seqs.data[rows, : real.shape[1]] - shift) * real[..., None]
+        mean = steps.sum(axis=1) / lengths  # (rows, features)
+        spread = np.maximum((steps**2).sum(axis=1) / lengths - mean**2, 0.0)
+        within += spread.sum(axis=0)
+        # The variance a mean of n independent steps has: spread / (n - 1), unbiased.
+        noise_of_means += (spread / np.maximum(lengths - 1, 1)).sum(axis=0)
+        means[start : start + len(rows)] = mean
+    within /= len(index)
+    noise_of_means /= len(index)
+    labels = y_idx[index]
+    for label in np.unique(labels):
+        of_class = labels == label
+        means[of_class] -= means[of_class].mean(axis=0)
+    between = np.maximum(means.var(axis=0) - noise_of_means, 0.0)
+    total = between + within
+    share = np.divide(between, total, out=np.zeros(n_features), where=total > 0)
+    return float(np.median(share))
 
 
 def unit_scale_if_constant(center: np.ndarray, scale: np.ndarray) -> np.ndarray:

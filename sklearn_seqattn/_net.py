@@ -157,7 +157,7 @@ def build_net(
         module__front_end="multiscale" if est.front_end_ == "multiscale" else "conv",
         module__fixed_filters=est.fixed_filters_,
         module__conv_skip=est.conv_skip_,
-        module__per_series=est.standardize == "per_series",
+        module__per_series=est.standardize_ == "per_series",
         module__input_dropout=est.input_dropout_,
         **_criterion(est),
         optimizer=est.optimizer,

@@ -49,6 +49,15 @@ AUTO_MIN_VALIDATION = 50
 AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
 AUTO_WIDE_FEATURES = 32
+# standardize="auto": each series by its own statistics on steps of at least
+# AUTO_WIDE_FEATURES features whose series hold levels that do not tell the classes apart
+# (a speaker's or a recording's offset) of at least this median share of a feature's
+# variance (series_level_share); the data set's statistics otherwise, where the network can
+# memorise the speakers. Speaker-disjoint slow contour, fresh data: at a share of 0.06 the
+# two tie (0.903 / 0.915), at 0.19 per-series scaling gains 0.065, at 0.49 0.25;
+# independent noise gives 0 (docs/benchmarks.md, section 17).
+AUTO_PER_SERIES_LEVEL_SHARE = 0.1
+STANDARDIZE = ("auto", True, False, "per_series")
 # n_conv_layers="auto": this many layers for steps of at most this many features.
 AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3
@@ -179,9 +188,11 @@ def check_params(est) -> None:
             f"warm_start=True continues one fitted network; n_estimators={est.n_estimators} "
             "trains an ensemble afresh at every fit. Use n_estimators=1 or warm_start=False."
         )
-    if not (isinstance(est.standardize, (bool, np.bool_)) or est.standardize == "per_series"):
+    if not (
+        isinstance(est.standardize, (bool, np.bool_)) or est.standardize in ("auto", "per_series")
+    ):
         raise ValueError(
-            f"standardize must be True, False or 'per_series', got {est.standardize!r}."
+            f"standardize must be 'auto', True, False or 'per_series', got {est.standardize!r}."
         )
     _check_int_or_auto("n_init", est.n_init, 1, MAX_ESTIMATORS)
     if est.n_jobs is not None:
@@ -478,6 +489,24 @@ def resolve_input_dropout(
     if n_conv_layers and conv_batch_norm:
         return 0.0
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
+
+
+def resolve_standardize(standardize, n_features: int, level_share) -> bool | str:
+    """The input scaling: True, False or "per_series" ("auto" resolved).
+
+    "auto" is "per_series" on steps of at least ``AUTO_WIDE_FEATURES``
+    features whose series carry levels of at least
+    ``AUTO_PER_SERIES_LEVEL_SHARE`` of the variance that do not tell the
+    classes apart, and True (the data set's statistics) otherwise.
+    ``level_share`` is a callable giving that share (see
+    :func:`~sklearn_seqattn._data.series_level_share`): it reads the data,
+    so it runs only where the width of the steps leaves a choice.
+    """
+    if not is_auto(standardize):
+        return "per_series" if standardize == "per_series" else bool(standardize)
+    if n_features < AUTO_WIDE_FEATURES:
+        return True
+    return "per_series" if level_share() >= AUTO_PER_SERIES_LEVEL_SHARE else True
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

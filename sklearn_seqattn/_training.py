@@ -268,8 +268,8 @@ def continue_network(est, data: FitData, device, seed: int):
     ]
     module = old.module_
     standardized = not bool((module.input_shift == 0).all() and (module.input_scale == 1).all())
-    if standardized != (est.standardize is True):
-        changed.append(f"standardize to {est.standardize!r}")
+    if standardized != (est.standardize_ is True):
+        changed.append(f"standardize to {est.standardize_!r}")
     if changed:
         raise ValueError(
             "warm_start=True continues the fitted network, whose architecture and input "

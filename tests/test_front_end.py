@@ -132,7 +132,7 @@ def test_module_rejects_an_even_kernel():
         ({"n_conv_layers": "many"}, "n_conv_layers must be 'auto' or an int"),
         ({"conv_channels": 0}, r"conv_channels must be in \[1, 1048576\], got 0"),
         ({"label_smoothing": 1.0}, "label_smoothing must be in"),
-        ({"standardize": "yes"}, "standardize must be True, False or 'per_series'"),
+        ({"standardize": "yes"}, "standardize must be 'auto', True, False or 'per_series'"),
         ({"conv_batch_norm": 1}, "conv_batch_norm must be True or False"),
         ({"conv_skip": "yes"}, "conv_skip must be True, False or 'auto'"),
         ({"n_init": 0}, r"n_init must be in \[1, 1000\], got 0"),

@@ -278,7 +278,7 @@ def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
         (dict(front_end_filters=0), "front_end_filters must be"),
         (dict(n_estimators=0), "n_estimators must be"),
         (dict(n_estimators="many"), "n_estimators must be 'auto' or an int"),
-        (dict(standardize="series"), "standardize must be True, False or 'per_series'"),
+        (dict(standardize="series"), "standardize must be 'auto', True, False or 'per_series'"),
         (dict(fixed_filters="yes"), "fixed_filters must be True, False or 'auto'"),
         (dict(restore_best_weights=None), "restore_best_weights must be True, False or 'auto'"),
     ],

@@ -20,7 +20,7 @@ from skorch.callbacks import EpochTimer
 
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._persistence import FORMAT_VERSION
-from sklearn_seqattn.datasets import make_sequence_classification
+from sklearn_seqattn.datasets import make_contour_classification, make_sequence_classification
 
 TINY = tiny(
     n_attention_layers=1,
@@ -388,6 +388,31 @@ def test_the_schedule_is_saved_and_older_dense_saves_read_none(data, tmp_path):
     config["lr_schedule"] = "linear"
     _write_config(folder, config)
     with pytest.raises(ValueError, match="lr_schedule must be null, 'plateau' or 'cosine'"):
+        SeqAttentionClassifier.load(folder)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_seqattn.ChanceLevelWarning")
+def test_the_scaling_is_saved_and_older_saves_read_the_parameter(tmp_path):
+    """standardize="auto" saves what it resolved to; saves from before it read the parameter."""
+    X, y = make_contour_classification(n_samples=40, n_features=40, random_state=0)
+    clf = SeqAttentionClassifier(**{**TINY, "early_stopping": False}).fit(X, y)
+    assert clf.standardize_ == "per_series"
+    folder = clf.save(tmp_path / "model")
+    loaded = SeqAttentionClassifier.load(folder)
+    assert loaded.standardize_ == "per_series" and loaded.net_.module_.per_series
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["standardize"], config["params"]["standardize"]) == ("per_series", "auto")
+    del config["standardize"]  # as written before standardize took "auto"
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match="standardize is 'auto' unresolved"):
+        SeqAttentionClassifier.load(folder)
+    config["params"]["standardize"] = "per_series"
+    _write_config(folder, config)
+    assert SeqAttentionClassifier.load(folder).standardize_ == "per_series"
+    config["standardize"] = "per_step"
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match="standardize must be true, false, 'per_series' or null"):
         SeqAttentionClassifier.load(folder)
 
 

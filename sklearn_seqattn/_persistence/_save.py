@@ -132,6 +132,7 @@ def save_estimator(estimator, path: str | os.PathLike) -> Path:
         "n_iter_no_change": int(estimator.n_iter_no_change_),
         "tol": float(estimator.tol_),
         "input_dropout": float(estimator.input_dropout_),
+        "standardize": estimator.standardize_,
         "threshold": getattr(estimator, "threshold_", None),
         "n_features_in": int(estimator.n_features_in_),
         "n_classes": len(estimator.classes_),

@@ -67,6 +67,7 @@ class Saved:
     n_iter_no_change: int | None
     tol: float | None
     input_dropout: float | None
+    standardize: bool | str | None
     threshold: float | None
     n_features: int
     class_weight: np.ndarray
@@ -209,6 +210,13 @@ def _optional_real(
     return float(value)
 
 
+def _saved_standardize(value) -> bool | str | None:
+    """The input scaling a fit used: true, false, "per_series", or null (not saved)."""
+    if value is None or isinstance(value, bool) or value == "per_series":
+        return value
+    raise ValueError(f"standardize must be true, false, 'per_series' or null, got {show(value)}")
+
+
 def _sha256_field(config: dict, field: str) -> str:
     value = config[field]
     if not (isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")):
@@ -316,6 +324,7 @@ def _decode_config(config: dict, version: int) -> Saved:
         ),
         tol=_optional_real(config.get("tol"), "tol"),
         input_dropout=_optional_real(config.get("input_dropout"), "input_dropout", high=1),
+        standardize=_saved_standardize(config.get("standardize")),
         threshold=_optional_real(config.get("threshold"), "threshold", low_open=True, high=1),
         n_features=_int(config["n_features_in"], "n_features_in", 1, MAX_DIM),
         class_weight=class_weight,
@@ -372,6 +381,7 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         check_params,
         is_auto,
         resolve_input_dropout,
+        resolve_standardize,
         resolve_tol,
     )
     from .._validation import check_mask_value
@@ -396,8 +406,12 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     params.setdefault("conv_skip", False)
     # Saved before n_estimators existed: one network.
     params.setdefault("n_estimators", 1)
+    # Saved while the default was True: loading read a missing one as True.
+    params.setdefault("standardize", True)
     if saved.conv_skip is None and is_auto(params["conv_skip"]):
         raise ValueError(f"{CONFIG_FILE} in {where} is invalid: conv_skip is 'auto' unresolved.")
+    if saved.standardize is None and is_auto(params.get("standardize")):
+        raise ValueError(f"{CONFIG_FILE} in {where} is invalid: standardize is 'auto' unresolved.")
     if not isinstance(params.get("device", "cpu"), str):
         raise ValueError(
             f"{CONFIG_FILE} in {where} is invalid: params.device must be a str, "
@@ -433,6 +447,10 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         )
         if saved.input_dropout is None
         else saved.input_dropout
+    )
+    # Before standardize took "auto", the parameter itself was the scaling.
+    estimator.standardize_ = resolve_standardize(
+        estimator.standardize if saved.standardize is None else saved.standardize, 1, None
     )
     estimator.batch_size_ = saved.batch_size
     if saved.n_estimators is None and is_auto(estimator.n_estimators):

@@ -25,6 +25,7 @@ _RESOLVED = (
     "conv_skip",
     "fixed_filters",
     "input_dropout",
+    "standardize",
     "early_stopping",
     "restore_best_weights",
     "lr_schedule",
