@@ -17,7 +17,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import place_data
-from ._data import series_level_share, standardization
+from ._data import series_levels, standardization
 from ._diagnosis import ChanceLevelWarning
 from ._fit_inputs import (
     append_validation_set,
@@ -234,8 +234,9 @@ class SeqAttentionClassifier(
         starts learning later, so give it patience. "auto": "per_series" on
         steps of at least 32 features whose series hold such levels (their
         means, less their class's mean and the noise's share, carry at
-        least a tenth of a feature's variance, in the median over
-        features), True otherwise (section 17). False: feed the values as they are. See
+        least a tenth of a feature's variance, and the class explains at
+        most a tenth of how the means vary; medians over the features), True
+        otherwise (section 17). False: feed the values as they are. See
         ``standardize_``.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is
@@ -755,7 +756,7 @@ class SeqAttentionClassifier(
         standardize = resolve_standardize(
             self.standardize,
             n_features,
-            lambda: series_level_share(seqs, train_idx, y_idx),
+            lambda: series_levels(seqs, train_idx, y_idx),
         )
         if continuing:
             # "auto" keeps the fitted network's choice; an explicit setting that differs

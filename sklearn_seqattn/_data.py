@@ -10,6 +10,7 @@ middle, ragged lists) is converted to it by :func:`compact_padding` or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,7 +19,7 @@ __all__ = [
     "lengths_to_mask",
     "pad_sequences",
     "padding_mask",
-    "series_level_share",
+    "series_levels",
     "standardization",
     "take_rows",
 ]
@@ -137,18 +138,26 @@ def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, 
     return mean.astype(np.float32), unit_scale_if_constant(mean, std).astype(np.float32)
 
 
-def series_level_share(seqs, index, y_idx: np.ndarray, chunk: int | None = None) -> float:
-    """How much of each feature's variance is a level that each series holds throughout.
+class SeriesLevels(NamedTuple):
+    """Medians over the features of how the series' own levels vary (:func:`series_levels`)."""
 
-    For every feature: the variance, across the series of ``seqs[index]``, of
-    each series' mean over its real steps minus its class's mean of those
-    means (a level that does not tell the classes apart: a speaker's or a
-    recording's offset), less what the noise within a series of that length
-    gives a mean, as a share of that plus the mean variance within a series
-    (an intraclass correlation). Returns the median share over the features:
-    about 0 when steps are independent noise around a common level, whatever
-    the lengths, and 0.5 when every series carries an offset as large as
-    its noise. Computed in chunks in float64, like :func:`standardization`.
+    nuisance: float  # share of a feature's variance in levels that do not tell classes apart
+    by_class: float  # share of the variance of the levels that the class explains
+
+
+def series_levels(seqs, index, y_idx: np.ndarray, chunk: int | None = None) -> SeriesLevels:
+    """How much each series holds a level of its own, and how much of it is the class.
+
+    Per feature, with each series' level its mean over its real steps:
+    ``nuisance`` is the variance of the levels about their class's mean (a
+    speaker's or a recording's offset), less what the noise within a series
+    of that length gives a mean, as a share of that plus the mean variance
+    within a series (an intraclass correlation): about 0 for independent
+    noise around a common level, whatever the lengths, 0.5 for offsets as
+    large as the noise. ``by_class`` is the share of the levels' variance
+    that the class means explain. Both are medians over the features of
+    ``seqs[index]``, computed in chunks in float64 like
+    :func:`standardization`.
     """
     n_features = seqs.data.shape[2]
     if chunk is None:
@@ -172,14 +181,17 @@ def series_level_share(seqs, index, y_idx: np.ndarray, chunk: int | None = None)
         means[start : start + len(rows)] = mean
     within /= len(index)
     noise_of_means /= len(index)
+    levels = means.var(axis=0)
     labels = y_idx[index]
     for label in np.unique(labels):
         of_class = labels == label
         means[of_class] -= means[of_class].mean(axis=0)
-    between = np.maximum(means.var(axis=0) - noise_of_means, 0.0)
-    total = between + within
-    share = np.divide(between, total, out=np.zeros(n_features), where=total > 0)
-    return float(np.median(share))
+    about_class = means.var(axis=0)
+    nuisance = np.maximum(about_class - noise_of_means, 0.0)
+    total = nuisance + within
+    share = np.divide(nuisance, total, out=np.zeros(n_features), where=total > 0)
+    by_class = np.divide(levels - about_class, levels, out=np.zeros(n_features), where=levels > 0)
+    return SeriesLevels(float(np.median(share)), float(np.median(by_class)))
 
 
 def unit_scale_if_constant(center: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -50,13 +50,17 @@ AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
 AUTO_WIDE_FEATURES = 32
 # standardize="auto": each series by its own statistics on steps of at least
-# AUTO_WIDE_FEATURES features whose series hold levels that do not tell the classes apart
-# (a speaker's or a recording's offset) of at least this median share of a feature's
-# variance (series_level_share); the data set's statistics otherwise, where the network can
-# memorise the speakers. Speaker-disjoint slow contour, fresh data: at a share of 0.06 the
-# two tie (0.903 / 0.915), at 0.19 per-series scaling gains 0.065, at 0.49 0.25;
-# independent noise gives 0 (docs/benchmarks.md, section 17).
-AUTO_PER_SERIES_LEVEL_SHARE = 0.1
+# AUTO_WIDE_FEATURES features whose series hold levels of their own (a speaker's or a
+# recording's offset) of at least AUTO_PER_SERIES_NUISANCE of a feature's variance, of which
+# the class explains at most AUTO_PER_SERIES_BY_CLASS (medians over the features; see
+# series_levels); the data set's statistics otherwise, where the network can memorise the
+# speakers. Speaker-disjoint slow contour, fresh data: at a nuisance share of 0.06 the two
+# tie (0.903 / 0.915), at 0.19 per-series scaling gains 0.065, at 0.49 0.25; independent
+# noise gives 0. JapaneseVowels (the class is the speaker: 0.30 nuisance, 0.56 by class)
+# and BasicMotions (0.00, 0.50) lost 0.07-0.22 with per-series scaling (docs/benchmarks.md,
+# sections 16 and 17).
+AUTO_PER_SERIES_NUISANCE = 0.1
+AUTO_PER_SERIES_BY_CLASS = 0.1
 STANDARDIZE = ("auto", True, False, "per_series")
 # n_conv_layers="auto": this many layers for steps of at most this many features.
 AUTO_CONV_LAYERS = 3
@@ -491,22 +495,25 @@ def resolve_input_dropout(
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
 
 
-def resolve_standardize(standardize, n_features: int, level_share) -> bool | str:
+def resolve_standardize(standardize, n_features: int, levels) -> bool | str:
     """The input scaling: True, False or "per_series" ("auto" resolved).
 
     "auto" is "per_series" on steps of at least ``AUTO_WIDE_FEATURES``
-    features whose series carry levels of at least
-    ``AUTO_PER_SERIES_LEVEL_SHARE`` of the variance that do not tell the
-    classes apart, and True (the data set's statistics) otherwise.
-    ``level_share`` is a callable giving that share (see
-    :func:`~sklearn_seqattn._data.series_level_share`): it reads the data,
-    so it runs only where the width of the steps leaves a choice.
+    features whose series hold levels of their own of at least
+    ``AUTO_PER_SERIES_NUISANCE`` of the variance, at most
+    ``AUTO_PER_SERIES_BY_CLASS`` of them explained by the class; True (the
+    data set's statistics) otherwise. ``levels`` is a callable giving those
+    shares (:func:`~sklearn_seqattn._data.series_levels`): it reads the
+    data, so it runs only where the width of the steps leaves a choice.
     """
     if not is_auto(standardize):
         return "per_series" if standardize == "per_series" else bool(standardize)
     if n_features < AUTO_WIDE_FEATURES:
         return True
-    return "per_series" if level_share() >= AUTO_PER_SERIES_LEVEL_SHARE else True
+    nuisance, by_class = levels()
+    if nuisance >= AUTO_PER_SERIES_NUISANCE and by_class <= AUTO_PER_SERIES_BY_CLASS:
+        return "per_series"
+    return True
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

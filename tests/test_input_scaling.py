@@ -7,8 +7,12 @@ from _helpers import add_padding, tiny
 from numpy.testing import assert_allclose
 
 from sklearn_seqattn import SeqAttentionClassifier
-from sklearn_seqattn._data import series_level_share
-from sklearn_seqattn._params import AUTO_PER_SERIES_LEVEL_SHARE, resolve_standardize
+from sklearn_seqattn._data import SeriesLevels, series_levels
+from sklearn_seqattn._params import (
+    AUTO_PER_SERIES_BY_CLASS,
+    AUTO_PER_SERIES_NUISANCE,
+    resolve_standardize,
+)
 from sklearn_seqattn._validation import check_sequences
 from sklearn_seqattn.datasets import make_contour_classification
 
@@ -17,9 +21,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn_seqattn.ChanceLevelWarn
 TINY = tiny(max_epochs=2, early_stopping=False, n_init=1)
 
 
-def _share(X, y):
-    seqs = check_sequences(X)
-    return series_level_share(seqs, np.arange(len(y)), y)
+def _levels(X, y) -> SeriesLevels:
+    return series_levels(check_sequences(X), np.arange(len(y)), y)
+
+
+def _share(X, y) -> float:
+    return _levels(X, y).nuisance
 
 
 def _noise(n=120, t=50, f=40, seed=0):
@@ -41,9 +48,20 @@ def test_offsets_as_large_as_the_noise_hold_half():
 
 def test_levels_that_are_the_class_do_not_count():
     X, y = _noise()
-    assert _share(X + 3.0 * y[:, None, None].astype(np.float32), y) == pytest.approx(
-        _share(X, y), abs=1e-6
-    )
+    shifted = X + 3.0 * y[:, None, None].astype(np.float32)
+    assert _share(shifted, y) == pytest.approx(_share(X, y), abs=1e-6)
+    assert _levels(shifted, y).by_class > 0.9
+    assert _levels(X, y).by_class < 0.1
+
+
+def test_the_class_share_of_levels_is_what_the_class_explains():
+    X, y = _noise(n=400)
+    rng = np.random.default_rng(1)
+    offsets = rng.standard_normal((len(y), 1, X.shape[2]))  # variance 1 per series
+    by_class = np.where(y == 1, 1.0, -1.0)[:, None, None]  # variance 1 between classes
+    levels = _levels(X + (offsets + by_class).astype(np.float32), y)
+    assert levels.by_class == pytest.approx(0.5, abs=0.08)
+    assert levels.nuisance == pytest.approx(0.5, abs=0.08)
 
 
 def test_the_share_reads_real_steps_only():
@@ -70,8 +88,11 @@ def test_resolution_reads_the_data_only_for_wide_steps_with_auto():
     assert resolve_standardize("auto", 31, unread) is True
     assert resolve_standardize(np.bool_(False), 136, unread) is False
     assert resolve_standardize("per_series", 3, unread) == "per_series"
-    assert resolve_standardize("auto", 32, lambda: AUTO_PER_SERIES_LEVEL_SHARE) == "per_series"
-    assert resolve_standardize("auto", 32, lambda: AUTO_PER_SERIES_LEVEL_SHARE / 2) is True
+    nuisance, by_class = AUTO_PER_SERIES_NUISANCE, AUTO_PER_SERIES_BY_CLASS
+    assert resolve_standardize("auto", 32, lambda: (nuisance, by_class)) == "per_series"
+    assert resolve_standardize("auto", 32, lambda: (nuisance / 2, by_class)) is True
+    # Levels that carry the class (JapaneseVowels: the speaker is the class) keep them.
+    assert resolve_standardize("auto", 32, lambda: (0.3, 0.56)) is True
 
 
 @pytest.fixture(scope="module")
