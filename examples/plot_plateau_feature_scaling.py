@@ -10,10 +10,11 @@ but with padded sequences the statistics must ignore the padding, and the
 padding must stay recognisable afterwards.
 
 :class:`~sklearn_seqattn.SeqAttentionClassifier` does this inside the
-network by default (``standardize=True``): it learns each feature's mean and
-standard deviation from the real training steps and keeps them with the
-model. :class:`~sklearn_seqattn.preprocessing.SequenceScaler` does the same
-as a pipeline step (also with ``method="robust"``), for other models or for
+network by default (``standardize="auto"``, which is ``True`` on these 8
+features): it learns each feature's mean and standard deviation from the
+real training steps and keeps them with the model.
+:class:`~sklearn_seqattn.preprocessing.SequenceScaler` does the same as a
+pipeline step (also with ``method="robust"``), for other models or for
 inspection. Here we switch the internal standardisation off to show what it
 protects against.
 """
@@ -54,7 +55,7 @@ X_train, X_test, y_train, y_test = train_test_split(X_raw, y, stratify=y, random
 # ------------------------
 params = dict(dense_units=16, lstm_units=16, class_weight="balanced", max_epochs=25, random_state=0)
 unscaled = SeqAttentionClassifier(**params, standardize=False).fit(X_train, y_train)
-internal = SeqAttentionClassifier(**params).fit(X_train, y_train)  # standardize=True
+internal = SeqAttentionClassifier(**params).fit(X_train, y_train)  # "auto": True here
 scaled = make_pipeline(SequenceScaler(), SeqAttentionClassifier(**params, standardize=False)).fit(
     X_train, y_train
 )
@@ -90,7 +91,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
 HistoryDisplay.from_estimator(unscaled, ax=axes[0], show_score=False)
 HistoryDisplay.from_estimator(internal, ax=axes[1], show_score=False)
 axes[0].set_title("standardize=False, unscaled input")
-axes[1].set_title("standardize=True (the default)")
+axes[1].set_title("standardize=True (the default here)")
 fig.tight_layout()
 
 # %%
