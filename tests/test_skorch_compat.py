@@ -22,7 +22,7 @@ def _resolved(est):
     est.batch_size_, est.downsample_, est.n_conv_layers_ = 8, 1, 0
     est.front_end_, est.fixed_filters_, est.input_dropout_ = "none", False, 0.0
     est.restore_best_weights_, est.lr_schedule_, est.conv_skip_ = False, None, False
-    est.n_iter_no_change_, est.tol_ = 20, 0.0
+    est.n_iter_no_change_, est.tol_, est.standardize_ = 20, 0.0, True
     return est
 
 
