@@ -236,7 +236,7 @@ SCENARIOS = {
     ),
     "wide-step level (standardize=True)": Scenario(
         "learned",
-        "the same with standardize=True (the default: the data set's statistics)",
+        'the same with standardize=True (what "auto" gives here: the data set\'s statistics)',
         _wide_level,
         1000,
         {"dense_units": 16, "lstm_units": 16, "max_epochs": 30},
