@@ -387,7 +387,7 @@ def test_the_schedule_is_saved_and_older_dense_saves_read_none(data, tmp_path):
     assert_array_equal(older.predict_proba(X), clf.predict_proba(X))
     config["lr_schedule"] = "linear"
     _write_config(folder, config)
-    with pytest.raises(ValueError, match="lr_schedule must be null, 'plateau' or 'cosine'"):
+    with pytest.raises(ValueError, match="lr_schedule must be one of null, 'plateau', 'cosine'"):
         SeqAttentionClassifier.load(folder)
 
 

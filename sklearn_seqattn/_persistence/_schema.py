@@ -225,6 +225,8 @@ def _sha256_field(config: dict, field: str) -> str:
 
 
 def _decode_config(config: dict, version: int) -> Saved:
+    from .._params import LR_SCHEDULES
+
     # Format 1 had no digests, and its first releases no fine labels, downsample nor batch_size.
     required = ["params", "classes", "n_features_in", "class_weight", "weights_sha256"]
     if version >= 2:
@@ -284,8 +286,11 @@ def _decode_config(config: dict, version: int) -> Saved:
             raise ValueError(f"{name} must be true or false, got {show(value)}")
     # Saves before the schedule was saved carry UNSAVED_SCHEDULE (see saved_lr_schedule).
     schedule = config.get("lr_schedule", UNSAVED_SCHEDULE)
-    if schedule not in (None, "plateau", "cosine", UNSAVED_SCHEDULE):
-        raise ValueError(f"lr_schedule must be null, 'plateau' or 'cosine', got {show(schedule)}")
+    # The schedules a fit can resolve to: every one the parameter takes but "auto".
+    resolved = [s for s in LR_SCHEDULES if s != "auto"]
+    if schedule not in (*resolved, UNSAVED_SCHEDULE):
+        names = ", ".join("null" if s is None else repr(s) for s in resolved)
+        raise ValueError(f"lr_schedule must be one of {names}, got {show(schedule)}")
     best = config.get("best_epoch")
     return Saved(
         version=version,
