@@ -753,11 +753,12 @@ class SeqAttentionClassifier(
         downsample = resolve_downsample(self.downsample, seqs.lengths[train_idx])
         front_end = resolve_front_end(self.front_end, self.n_conv_layers, n_features)
         fixed_filters = resolve_fixed_filters(self.fixed_filters, n_features)
-        standardize = resolve_standardize(
-            self.standardize,
-            n_features,
-            lambda: series_levels(seqs, train_idx, y_idx),
-        )
+        if continuing and is_auto(self.standardize):
+            standardize = self.standardize_  # kept, like the "auto" choices below
+        else:
+            standardize = resolve_standardize(
+                self.standardize, n_features, lambda: series_levels(seqs, train_idx, y_idx)
+            )
         if continuing:
             # "auto" keeps the fitted network's choice; an explicit setting that differs
             # from it is refused when the network is rebuilt (continue_network).
@@ -767,8 +768,6 @@ class SeqAttentionClassifier(
                 front_end = (self.front_end_, self.n_conv_layers_)
             if is_auto(self.fixed_filters):
                 fixed_filters = self.fixed_filters_
-            if is_auto(self.standardize):
-                standardize = self.standardize_
         self.downsample_ = downsample
         # A warm start continues one network: "auto" resolves to 1 there, and an int above 1
         # was refused by check_params.

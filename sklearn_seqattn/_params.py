@@ -61,7 +61,6 @@ AUTO_WIDE_FEATURES = 32
 # sections 16 and 17).
 AUTO_PER_SERIES_NUISANCE = 0.1
 AUTO_PER_SERIES_BY_CLASS = 0.1
-STANDARDIZE = ("auto", True, False, "per_series")
 # n_conv_layers="auto": this many layers for steps of at most this many features.
 AUTO_CONV_LAYERS = 3
 AUTO_CONV_MAX_FEATURES = 3

@@ -386,7 +386,6 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         check_params,
         is_auto,
         resolve_input_dropout,
-        resolve_standardize,
         resolve_tol,
     )
     from .._validation import check_mask_value
@@ -453,10 +452,10 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
         if saved.input_dropout is None
         else saved.input_dropout
     )
-    # Before standardize took "auto", the parameter itself was the scaling.
-    estimator.standardize_ = resolve_standardize(
-        estimator.standardize if saved.standardize is None else saved.standardize, 1, None
-    )
+    # Before standardize took "auto", the parameter itself was the scaling ("auto" without a
+    # saved value was refused above).
+    scaling = estimator.standardize if saved.standardize is None else saved.standardize
+    estimator.standardize_ = "per_series" if scaling == "per_series" else bool(scaling)
     estimator.batch_size_ = saved.batch_size
     if saved.n_estimators is None and is_auto(estimator.n_estimators):
         raise ValueError(f"{CONFIG_FILE} in {where} is invalid: n_estimators is 'auto' unresolved.")
