@@ -109,6 +109,18 @@ def take_rows(X, indices):
 STANDARDIZATION_CHUNK_VALUES = 2**21
 
 
+def _chunks(seqs, index, chunk: int | None):
+    """``(start, rows, real)`` for consecutive chunks of ``index``: the rows' positions, their
+    indices and their real-step mask cut to their longest sequence. ``chunk`` samples each,
+    by default as many as hold ``STANDARDIZATION_CHUNK_VALUES`` values."""
+    if chunk is None:
+        chunk = max(1, STANDARDIZATION_CHUNK_VALUES // (seqs.data.shape[1] * seqs.data.shape[2]))
+    for start in range(0, len(index), chunk):
+        rows = index[start : start + chunk]
+        lengths = seqs.lengths[rows]
+        yield start, rows, lengths_to_mask(lengths, int(lengths.max()))
+
+
 def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of the real steps of ``seqs[index]``.
 
@@ -117,15 +129,10 @@ def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, 
     copy of the data is made. Features that are constant get a scale of 1.
     """
     n_features = seqs.data.shape[2]
-    if chunk is None:
-        chunk = max(1, STANDARDIZATION_CHUNK_VALUES // (seqs.data.shape[1] * n_features))
     total, count = np.zeros(n_features), 0
     for pass_ in ("mean", "var"):
         acc = np.zeros(n_features)
-        for start in range(0, len(index), chunk):
-            rows = index[start : start + chunk]
-            lengths = seqs.lengths[rows]
-            real = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        for _, rows, real in _chunks(seqs, index, chunk):
             steps = seqs.data[rows, : real.shape[1]][real].astype(np.float64)  # (steps, features)
             if pass_ == "mean":
                 acc += steps.sum(axis=0)
@@ -160,18 +167,14 @@ def series_levels(seqs, index, y_idx: np.ndarray, chunk: int | None = None) -> S
     :func:`standardization`.
     """
     n_features = seqs.data.shape[2]
-    if chunk is None:
-        chunk = max(1, STANDARDIZATION_CHUNK_VALUES // (seqs.data.shape[1] * n_features))
     means = np.empty((len(index), n_features))
     within = np.zeros(n_features)
     noise_of_means = np.zeros(n_features)
     # Sums of squares about a real step of the data rather than zero: far-from-zero levels
     # would otherwise cancel out the noise in float64.
     shift = seqs.data[index[0], 0].astype(np.float64)
-    for start in range(0, len(index), chunk):
-        rows = index[start : start + chunk]
+    for start, rows, real in _chunks(seqs, index, chunk):
         lengths = seqs.lengths[rows][:, None]
-        real = np.arange(int(lengths.max()))[None, :] < lengths  # (rows, time)
         steps = (seqs.data[rows, : real.shape[1]] - shift) * real[..., None]
         mean = steps.sum(axis=1) / lengths  # (rows, features)
         spread = np.maximum((steps**2).sum(axis=1) / lengths - mean**2, 0.0)

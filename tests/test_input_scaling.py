@@ -143,3 +143,12 @@ def test_a_bad_value_is_refused(speakers):
     X, y = speakers
     with pytest.raises(ValueError, match="standardize must be 'auto', True, False or 'per_series'"):
         SeqAttentionClassifier(standardize="per_feature").fit(X, y)
+
+
+def test_the_shares_do_not_depend_on_the_chunks():
+    X, y = _noise(n=50, t=20)
+    X[::3, 12:] = 0.0  # some shorter sequences
+    X = X + np.random.default_rng(1).standard_normal((50, 1, 40)).astype(np.float32) * (X != 0)
+    seqs, index = check_sequences(X), np.arange(len(y))
+    whole = series_levels(seqs, index, y, chunk=len(y))
+    assert series_levels(seqs, index, y, chunk=7) == pytest.approx(whole, rel=1e-9)
