@@ -494,6 +494,11 @@ def resolve_input_dropout(
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
 
 
+def explicit_standardize(standardize) -> bool | str:
+    """A scaling other than "auto" as a fit uses it: "per_series", True or False."""
+    return "per_series" if standardize == "per_series" else bool(standardize)
+
+
 def resolve_standardize(standardize, n_features: int, levels) -> bool | str:
     """The input scaling: True, False or "per_series" ("auto" resolved).
 
@@ -506,7 +511,7 @@ def resolve_standardize(standardize, n_features: int, levels) -> bool | str:
     data, so it runs only where the width of the steps leaves a choice.
     """
     if not is_auto(standardize):
-        return "per_series" if standardize == "per_series" else bool(standardize)
+        return explicit_standardize(standardize)
     if n_features < AUTO_WIDE_FEATURES:
         return True
     nuisance, by_class = levels()

@@ -384,6 +384,7 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     """
     from .._params import (
         check_params,
+        explicit_standardize,
         is_auto,
         resolve_input_dropout,
         resolve_tol,
@@ -454,8 +455,9 @@ def new_estimator(cls: type, saved: Saved, where: str, *, loading: bool):
     )
     # Before standardize took "auto", the parameter itself was the scaling ("auto" without a
     # saved value was refused above).
-    scaling = estimator.standardize if saved.standardize is None else saved.standardize
-    estimator.standardize_ = "per_series" if scaling == "per_series" else bool(scaling)
+    estimator.standardize_ = explicit_standardize(
+        estimator.standardize if saved.standardize is None else saved.standardize
+    )
     estimator.batch_size_ = saved.batch_size
     if saved.n_estimators is None and is_auto(estimator.n_estimators):
         raise ValueError(f"{CONFIG_FILE} in {where} is invalid: n_estimators is 'auto' unresolved.")
