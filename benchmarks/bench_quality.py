@@ -176,26 +176,28 @@ def task_names() -> dict[str, str]:
 def select_tasks(spec: str) -> list[str]:
     """Task names from a comma-separated list of names and groups, in canonical order."""
     names = task_names()
+    # Every synthetic family ("event-order", "contour-offsets", ...) is a group too.
+    families = list(dict.fromkeys(n.split(" s=")[0] for n in names if " s=" in n))
     wanted = set()
     for item in (s.strip() for s in spec.split(",")):
         if item == "all":
             wanted.update(names)
         elif item in ("synthetic", "aeon"):
             wanted.update(n for n, g in names.items() if g == item)
-        elif item in ("motif-order", "event-order", "contour", "contour-offsets"):
+        elif item in families:
             wanted.update(n for n in names if n.startswith(item + " "))
         elif item in names:
             wanted.add(item)
         elif item:
             raise SystemExit(
                 f"unknown task {item!r}; tasks: {', '.join(names)}; groups: all, synthetic, "
-                "aeon, motif-order, event-order, contour, contour-offsets"
+                f"aeon, {', '.join(families)}"
             )
     return [n for n in names if n in wanted]
 
 
 def load_task(name: str, quick: bool, data_seed: int) -> Task:
-    if name.startswith(("motif-order", "event-order", "contour")):  # contour-offsets too
+    if name.startswith(("motif-order", "event-order", "contour")):  # and contour-offsets
         return synthetic_task(name, quick, data_seed)
     return aeon_task(name, quick)
 
