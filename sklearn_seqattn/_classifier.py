@@ -108,11 +108,12 @@ class SeqAttentionClassifier(
         [batch norm] -> ReLU -> Dropout``) applied to each standardised step
         before the dense front end; padded steps are zeroed before every
         convolution, so padding never changes a prediction. 0 disables
-        them. "auto" uses 3 layers when steps hold at most 3 features
-        (univariate series and the like, whose steps say little alone) and
-        none otherwise; see ``n_conv_layers_``.
-    conv_channels : int, default=128
-        Output channels of each convolution layer.
+        them. "auto" uses 3 layers where ``front_end`` resolves to "conv"
+        (steps of 4-31 features) and none otherwise; see ``n_conv_layers_``.
+    conv_channels : int, default=64
+        Output channels of each convolution layer (64 scored as 128 did on
+        JapaneseVowels and BasicMotions at two thirds of the CPU,
+        ``docs/benchmarks.md`` section 18).
     kernel_size : int, default=7
         Width in steps of each convolution (odd).
     conv_batch_norm : bool, default=True
@@ -123,7 +124,7 @@ class SeqAttentionClassifier(
         Also give the classification head the mean over real steps of the
         front end's outputs (global average pooling), past the recurrent
         layers, as LSTM-FCN and InceptionTime do. Ignored without
-        convolutions. "auto": with the multi-scale front end only. See
+        convolutions. "auto": with either front end of convolutions. See
         ``conv_skip_``.
     front_end : {"auto", "multiscale", "conv", "none"}, default="auto"
         What reads the standardised steps before the dense layers and the
@@ -138,9 +139,11 @@ class SeqAttentionClassifier(
         (receptive field ``n_conv_layers * (kernel_size - 1) + 1``). "none":
         the dense layers read each step alone. "auto" keeps a plain stack
         when ``n_conv_layers`` is an int (none when 0); otherwise steps of at
-        most 3 features get the plain stack and wider steps none. Every
-        front end is masked: padding never changes a prediction. See
-        ``front_end_``.
+        most 3 features get the multi-scale front end, steps of 4-31 features
+        the plain stack (3 layers) and wider steps none (each chosen by
+        cross-validation on aeon training splits, ``docs/benchmarks.md``
+        sections 11 and 18). Every front end is masked: padding never
+        changes a prediction. See ``front_end_``.
     front_end_filters : int, default=32
         Filters per branch of the multi-scale front end, and its output width.
     fixed_filters : bool or "auto", default="auto"
@@ -290,19 +293,18 @@ class SeqAttentionClassifier(
         Restore, at the end of training, the weights of the best epoch: with
         a validation split the best validation score (ties: lower loss),
         without one the lowest training loss (the recipe of InceptionTime and
-        FCN). False keeps the last epoch's weights. "auto" restores with a
-        split, and without one for the multi-scale and the dense front ends
-        (not the plain convolution stack; chosen by cross-validation on aeon
-        training splits, ``docs/benchmarks.md``, sections 11 and 16).
-        See ``restore_best_weights_``.
+        FCN). False keeps the last epoch's weights. "auto" restores (chosen
+        by cross-validation on aeon training splits for each front end,
+        ``docs/benchmarks.md``, sections 11, 16 and 18). See
+        ``restore_best_weights_``.
     lr_schedule : {"auto", None, "plateau", "cosine"}, default="auto"
         "plateau" halves the learning rate when the monitored loss (the
         validation loss, else the training loss) stalls for
         ``n_iter_no_change // 2`` epochs; "cosine" anneals it to zero over
-        ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits of
-        the multi-scale or the dense front end without a validation split
-        (with ``restore_best_weights``, the recipe of InceptionTime, LITE and
-        FCN) and None otherwise. See ``lr_schedule_``.
+        ``max_epochs``; None keeps it constant. "auto" is "plateau" on fits
+        without a validation split (with ``restore_best_weights``, the recipe
+        of InceptionTime, LITE and FCN) and None with one, where early
+        stopping ends the fit. See ``lr_schedule_``.
     gradient_clip : float or None, default=1.0
         Maximum gradient norm; None disables clipping.
     scoring : str or callable, default="balanced_accuracy"
@@ -484,7 +486,7 @@ class SeqAttentionClassifier(
         downsample="auto",
         recurrent_stride=1,
         n_conv_layers="auto",
-        conv_channels=128,
+        conv_channels=64,
         kernel_size=7,
         conv_batch_norm=True,
         conv_skip="auto",
@@ -778,12 +780,8 @@ class SeqAttentionClassifier(
         self.fixed_filters_ = fixed_filters
         self.standardize_ = standardize
         self.conv_skip_ = resolve_conv_skip(self.conv_skip, self.front_end_)
-        self.restore_best_weights_ = resolve_restore_best_weights(
-            self.restore_best_weights, self.early_stopping_, self.front_end_
-        )
-        self.lr_schedule_ = resolve_lr_schedule(
-            self.lr_schedule, self.early_stopping_, self.front_end_
-        )
+        self.restore_best_weights_ = resolve_restore_best_weights(self.restore_best_weights)
+        self.lr_schedule_ = resolve_lr_schedule(self.lr_schedule, self.early_stopping_)
         self.input_dropout_ = resolve_input_dropout(
             self.input_dropout, self.front_end_ != "none", self.conv_batch_norm, n_features
         )

@@ -69,13 +69,18 @@ LR_SCHEDULES = ("auto", None, "plateau", "cosine")
 FRONT_ENDS = ("auto", "multiscale", "conv", "none")
 # front_end="auto" for steps of at most AUTO_CONV_MAX_FEATURES features.
 AUTO_FEW_FEATURE_FRONT_END = "multiscale"
-# restore_best_weights="auto" and lr_schedule="auto" on fits of these front ends without a
-# validation split: the recipe of InceptionTime, LITE and FCN (halve the rate on a plateau of
-# the training loss, keep the weights of the lowest training loss), chosen by
-# cross-validation with the multi-scale front end, then for the dense one ("none") in round
-# 26 (JapaneseVowels +0.016/+0.002, BasicMotions +0.028/+0.021 over two seed pairs;
-# docs/benchmarks.md section 16). The plain convolution stack was not probed.
-AUTO_RECIPE_FRONT_ENDS = ("multiscale", "none")
+# front_end="auto" for steps of more features but fewer than AUTO_WIDE_FEATURES: the plain
+# stack, its mean reaching the head, chosen in round 30 (JapaneseVowels, 12 features,
+# 0.972/0.967 -> 0.987/0.985 over two seed pairs; BasicMotions, 6, 1.000/0.986 -> 1.000/1.000;
+# docs/benchmarks.md section 18). Wider steps keep the dense layers alone: the 136-feature
+# tasks were never run with a plain stack, and the multi-scale one lost there (section 11).
+AUTO_MID_FEATURE_FRONT_END = "conv"
+# restore_best_weights="auto" and lr_schedule="auto" on fits without a validation split: the
+# recipe of InceptionTime, LITE and FCN (halve the rate on a plateau of the training loss,
+# keep the weights of the lowest training loss), chosen by cross-validation with the
+# multi-scale front end, then for the dense one in round 26 (JapaneseVowels +0.016/+0.002,
+# BasicMotions +0.028/+0.021 over two seed pairs; docs/benchmarks.md section 16) and the plain
+# stack in round 30 (section 18).
 AUTO_SCHEDULE_WITHOUT_SPLIT = "plateau"
 # n_iter_no_change="auto". With a validation split: AUTO_SPLIT_PATIENCE epochs, where weak
 # temporal patterns are often found only after a long flat stretch (20 epochs stopped 2 of 5
@@ -422,7 +427,9 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
     (a plain stack, none when 0); otherwise steps of at most
     ``AUTO_CONV_MAX_FEATURES`` features get ``AUTO_FEW_FEATURE_FRONT_END``
     (a step of one or a few values says little alone, the shape of its
-    neighbourhood says more) and wider steps none: the dense layers read them.
+    neighbourhood says more), steps of fewer than ``AUTO_WIDE_FEATURES``
+    ``AUTO_MID_FEATURE_FRONT_END``, and wider steps none: the dense layers
+    read them.
     """
     layers = AUTO_CONV_LAYERS if is_auto(n_conv_layers) else int(n_conv_layers)
     if front_end == "auto":
@@ -430,6 +437,8 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
             front_end = "conv" if layers else "none"
         elif n_features <= AUTO_CONV_MAX_FEATURES:
             front_end = AUTO_FEW_FEATURE_FRONT_END
+        elif n_features < AUTO_WIDE_FEATURES:
+            front_end = AUTO_MID_FEATURE_FRONT_END
         else:
             front_end = "none"
     if front_end == "conv" and layers:
@@ -437,35 +446,31 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
     return ("none", 0) if front_end in ("conv", "none") else ("multiscale", 0)
 
 
-def resolve_restore_best_weights(
-    restore_best_weights, has_validation: bool, front_end: str
-) -> bool:
-    """Whether the best epoch's weights are restored ("auto": always with a validation split;
-    without one, for the front ends of ``AUTO_RECIPE_FRONT_ENDS``)."""
-    if is_auto(restore_best_weights):
-        return has_validation or front_end in AUTO_RECIPE_FRONT_ENDS
-    return bool(restore_best_weights)
+def resolve_restore_best_weights(restore_best_weights) -> bool:
+    """Whether the best epoch's weights are restored ("auto": yes; those of the lowest
+    validation loss, or of the lowest training loss without a validation split)."""
+    return True if is_auto(restore_best_weights) else bool(restore_best_weights)
 
 
 def resolve_conv_skip(conv_skip, front_end: str) -> bool:
-    """Whether the head also reads the front end's mean ("auto": with the multi-scale one).
+    """Whether the head also reads the front end's mean ("auto": with convolutions).
 
     The multi-scale front end is InceptionTime's, whose classifier is exactly
-    this mean (global average pooling) and a linear layer; it was chosen as a
-    default with the skip on (cross-validated, ``docs/benchmarks.md``).
+    this mean (global average pooling) and a linear layer, and the plain stack
+    FCN's; both were chosen as defaults with the skip on (cross-validated,
+    ``docs/benchmarks.md`` sections 11 and 18).
     """
     if is_auto(conv_skip):
-        return front_end == "multiscale"
+        return front_end != "none"
     return bool(conv_skip)
 
 
-def resolve_lr_schedule(lr_schedule, has_validation: bool, front_end: str) -> str | None:
+def resolve_lr_schedule(lr_schedule, has_validation: bool) -> str | None:
     """The schedule: ``lr_schedule``, or with "auto" ``AUTO_SCHEDULE_WITHOUT_SPLIT`` on a fit
-    of the front ends of ``AUTO_RECIPE_FRONT_ENDS`` without a validation split (the rate
-    halves on a plateau of the training loss), else a constant rate."""
+    without a validation split (the rate halves on a plateau of the training loss), else a
+    constant rate (early stopping ends the fit)."""
     if is_auto(lr_schedule):
-        recipe = not has_validation and front_end in AUTO_RECIPE_FRONT_ENDS
-        return AUTO_SCHEDULE_WITHOUT_SPLIT if recipe else None
+        return None if has_validation else AUTO_SCHEDULE_WITHOUT_SPLIT
     return lr_schedule
 
 

@@ -252,14 +252,17 @@ def test_recurrent_stride_runs_the_lstm_over_fewer_steps():
     assert seen == [11]  # ceil(41 / 4)
 
 
-def test_auto_convolves_series_of_few_features_only(tmp_path):
+def test_auto_front_end_follows_the_width_of_the_steps(tmp_path):
+    """Multi-scale up to 3 features, the plain stack (its mean reaching the head) below 32,
+    the dense layers alone from 32."""
     from sklearn_seqattn._multiscale import MaskedMultiScaleFrontEnd
-    from sklearn_seqattn._params import AUTO_CONV_LAYERS, AUTO_CONV_MAX_FEATURES
+    from sklearn_seqattn._params import AUTO_CONV_LAYERS, AUTO_CONV_MAX_FEATURES, AUTO_WIDE_FEATURES
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 12)
     narrow = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES)).astype(np.float32)
-    wide = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES + 1)).astype(np.float32)
+    mid = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES + 1)).astype(np.float32)
+    wide = rng.normal(size=(24, 20, AUTO_WIDE_FEATURES)).astype(np.float32)
     clf = SeqAttentionClassifier(**TINY, front_end_filters=4).fit(narrow, y)
     assert (clf.front_end_, clf.n_conv_layers_, clf.conv_skip_) == ("multiscale", 0, True)
     assert isinstance(clf.net_.module_.conv, MaskedMultiScaleFrontEnd)
@@ -267,7 +270,21 @@ def test_auto_convolves_series_of_few_features_only(tmp_path):
     loaded = SeqAttentionClassifier.load(clf.save(tmp_path / "m"))
     assert (loaded.front_end_, loaded.conv_skip_) == ("multiscale", True)
     assert_allclose(loaded.predict_proba(narrow), clf.predict_proba(narrow))
-    assert SeqAttentionClassifier(**TINY).fit(wide, y).front_end_ == "none"
+    stack = SeqAttentionClassifier(**TINY, conv_channels=4).fit(mid, y)
+    assert (stack.front_end_, stack.n_conv_layers_, stack.conv_skip_) == (
+        "conv",
+        AUTO_CONV_LAYERS,
+        True,
+    )
+    assert len(stack.net_.module_.conv.convs) == AUTO_CONV_LAYERS
+    loaded = SeqAttentionClassifier.load(stack.save(tmp_path / "stack"))
+    assert (loaded.front_end_, loaded.conv_skip_) == ("conv", True)
+    assert_allclose(loaded.predict_proba(mid), stack.predict_proba(mid))
+    just_below = wide[:, :, : AUTO_WIDE_FEATURES - 1]
+    below = SeqAttentionClassifier(**TINY, conv_channels=4).fit(just_below, y)
+    assert below.front_end_ == "conv"
+    dense = SeqAttentionClassifier(**TINY).fit(wide, y)
+    assert (dense.front_end_, dense.n_conv_layers_, dense.conv_skip_) == ("none", 0, False)
     explicit = SeqAttentionClassifier(**TINY, n_conv_layers=1, conv_channels=4).fit(wide, y)
     assert len(explicit.net_.module_.conv.convs) == explicit.n_conv_layers_ == 1
     plain = SeqAttentionClassifier(**TINY, front_end="conv", conv_channels=4).fit(narrow, y)
@@ -294,8 +311,10 @@ def test_auto_input_dropout_is_off_before_batch_normalised_convolutions_and_wide
     y = np.repeat([0, 1], 12)
     clf = SeqAttentionClassifier(**TINY, conv_channels=4).fit(X, y)
     assert clf.net_.module_.input_dropout.p == 0.0
-    wide = SeqAttentionClassifier(**TINY).fit(np.repeat(X, 4, axis=2), y)
-    assert wide.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
+    stack = SeqAttentionClassifier(**TINY, conv_channels=4).fit(np.repeat(X, 4, axis=2), y)
+    assert stack.front_end_ == "conv" and stack.net_.module_.input_dropout.p == 0.0
+    dense = SeqAttentionClassifier(**TINY, n_conv_layers=0).fit(np.repeat(X, 4, axis=2), y)
+    assert dense.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
 
 
 def test_conv_skip_feeds_the_head_the_convolutions_mean_over_real_steps():

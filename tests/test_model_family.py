@@ -253,22 +253,23 @@ def test_lowest_training_loss_weights_are_restored(univariate):
         assert torch.equal(state[name], value)
 
 
-def test_auto_recipe_follows_the_front_end_without_a_split(univariate):
-    """The deep-TSC recipe is the multi-scale and the dense front ends' (each chosen by
-    cross-validation); the plain convolution stack and fits with a split keep a constant rate."""
+def test_auto_recipe_is_every_front_ends_without_a_split(univariate, tmp_path):
+    """The deep-TSC recipe (each front end's chosen by cross-validation) on fits without a
+    split; fits with a split keep a constant rate and early stopping."""
     X, y = univariate
-    for params in ({}, {"n_conv_layers": 0}):
+    for params in ({}, {"n_conv_layers": 0}, {"front_end": "conv", "conv_channels": 4}):
         recipe = SeqAttentionClassifier(**TINY, **params, early_stopping=False).fit(X, y)
-        assert recipe.front_end_ == ("none" if params else "multiscale")
+        assert recipe.front_end_ == (params.get("front_end", "none") if params else "multiscale")
         assert recipe.restore_best_weights_ and recipe.lr_schedule_ == "plateau"
         assert "restore_best_weights" in dict(recipe.net_.callbacks_)
         assert "event_lr" in recipe.history_[-1]
-    conv = SeqAttentionClassifier(**TINY, early_stopping=False, front_end="conv").fit(X, y)
-    assert conv.front_end_ == "conv"
-    assert not conv.restore_best_weights_ and conv.lr_schedule_ is None
-    assert "restore_best_weights" not in dict(conv.net_.callbacks_)
     split = SeqAttentionClassifier(**TINY, early_stopping=True).fit(X, y)
     assert split.restore_best_weights_ and split.lr_schedule_ is None
+    constant = SeqAttentionClassifier(
+        **TINY, early_stopping=False, restore_best_weights=False, lr_schedule=None
+    ).fit(X, y)
+    assert not constant.restore_best_weights_ and constant.lr_schedule_ is None
+    assert "restore_best_weights" not in dict(constant.net_.callbacks_)
 
 
 @pytest.mark.parametrize(

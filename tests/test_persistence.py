@@ -370,12 +370,18 @@ def test_the_input_dropout_rate_is_saved_and_older_saves_get_the_rate_they_train
         SeqAttentionClassifier.load(folder)
 
 
-def test_the_schedule_is_saved_and_older_dense_saves_read_none(data, tmp_path):
-    """The dense front end trains with the recipe's schedule since round 26; saves from
-    before it carry no schedule and trained at a constant rate."""
+@pytest.mark.parametrize(
+    "front_end, params",
+    [("none", {"n_conv_layers": 0}), ("conv", {"front_end": "conv", "conv_channels": 4})],
+)
+def test_the_schedule_is_saved_and_older_saves_without_multiscale_read_none(
+    data, tmp_path, front_end, params
+):
+    """The dense front end trains with the recipe's schedule since round 26, the plain stack
+    since round 30; saves from before the schedule was saved trained at a constant rate."""
     X, y = data
-    clf = SeqAttentionClassifier(**{**TINY, "early_stopping": False, "n_conv_layers": 0}).fit(X, y)
-    assert (clf.front_end_, clf.lr_schedule_) == ("none", "plateau")
+    clf = SeqAttentionClassifier(**{**TINY, "early_stopping": False, **params}).fit(X, y)
+    assert (clf.front_end_, clf.lr_schedule_) == (front_end, "plateau")
     folder = clf.save(tmp_path / "model")
     assert SeqAttentionClassifier.load(folder).lr_schedule_ == "plateau"
     config = json.loads((folder / "config.json").read_text())

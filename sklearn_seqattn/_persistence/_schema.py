@@ -173,16 +173,17 @@ UNSAVED_SCHEDULE = "unsaved"
 def saved_lr_schedule(estimator, saved: Saved, has_validation: bool) -> str | None:
     """The schedule a saved fit trained with: the saved one, else what "auto" gave then.
 
-    Saves before the schedule was saved gave the dense front end ("none") no
-    schedule with "auto"; since then "auto" gives it the recipe's.
+    Saves before the schedule was saved gave the dense front end ("none") and
+    the plain stack ("conv") no schedule with "auto"; since then "auto" gives
+    every fit without a validation split the recipe's.
     """
     from .._params import is_auto, resolve_lr_schedule
 
     if saved.lr_schedule != UNSAVED_SCHEDULE:
         return saved.lr_schedule
-    if is_auto(estimator.lr_schedule) and saved.front_end == "none":
+    if is_auto(estimator.lr_schedule) and saved.front_end != "multiscale":
         return None
-    return resolve_lr_schedule(estimator.lr_schedule, has_validation, saved.front_end)
+    return resolve_lr_schedule(estimator.lr_schedule, has_validation)
 
 
 def _optional_bool(value, field: str) -> bool | None:
