@@ -102,7 +102,7 @@ def test_a_fitted_model_keeps_no_training_data():
     X, y = make_sequence_classification(
         n_samples=400, n_timesteps=60, n_features=20, event_length=3, random_state=0
     )
-    clf = SeqAttentionClassifier(**tiny())
+    clf = SeqAttentionClassifier(**tiny(conv_channels=4))
     clf.fit(X, y)
     assert clf.net_.train_split is None
     # The weights and the history, not the 1.9 MB of data (nor its validation part).

@@ -26,13 +26,16 @@ def fitted(seq_data):
 def test_transform_returns_the_pooled_representation(fitted, seq_data):
     X = seq_data[0]
     Z = fitted.transform(X)
-    assert Z.shape == (len(X), 16) and Z.dtype == np.float32  # 2 x 8 units
+    # 2 x 8 units, and the plain stack's mean over time (6 features: conv_skip by default).
+    assert (fitted.front_end_, fitted.conv_skip_) == ("conv", True)
+    width = 16 + fitted.conv_channels
+    assert Z.shape == (len(X), width) and Z.dtype == np.float32
     # The head is linear on Z: the logits are recovered from the embedding.
     head = fitted.net_.module_.head[-1]
     logits = Z @ head.weight.detach().numpy().T + head.bias.detach().numpy()
     assert_allclose(softmax(logits, axis=1), fitted.predict_proba(X), atol=1e-5)
     names = fitted.get_feature_names_out()
-    assert names.tolist() == [f"seqattentionclassifier{i}" for i in range(16)]
+    assert names.tolist() == [f"seqattentionclassifier{i}" for i in range(width)]
 
 
 def test_transform_feeds_another_estimator_in_a_pipeline(fitted, seq_data):
