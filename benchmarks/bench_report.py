@@ -29,7 +29,12 @@ Every record is appended to ``--out`` (default
 ``benchmarks/results/report.jsonl``) with the commit, package versions and machine.
 
     python benchmarks/bench_report.py [--quick] [--parts verdicts,attribution,cost]
-        [--seeds 0,1,2,3,4] [--scenarios NAME,...] [--out FILE]
+        [--seeds 0,1,2,3,4] [--scenarios NAME,...] [--attribution-seeds 0,1,2,3,4]
+        [--attribution-tasks motif-order,...] [--attribution-params JSON] [--out FILE]
+
+``--attribution-params`` adds classifier parameters to the attribution fits (recorded
+in each record with the front end the fit used), for example to compare front ends on
+the same planted tasks.
 """
 
 from __future__ import annotations
@@ -321,6 +326,9 @@ def _planted_features(X, steps, k: int) -> np.ndarray:
     return np.argsort(-(X[steps] ** 2).mean(axis=0))[:k]
 
 
+ATTRIBUTION_TASKS = ("motif-order", "event-order", "slow-contour")
+
+
 def _attribution_task(name: str, seed: int):
     """``X, y, planted steps (n, T), planted features`` of one task."""
     if name == "motif-order":
@@ -356,7 +364,11 @@ def _share(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def run_attribution(args, seeds, results: Results) -> list[dict]:
     records = []
-    for task in ("motif-order", "event-order", "slow-contour"):
+    params = json.loads(args.attribution_params)
+    tasks = (
+        ATTRIBUTION_TASKS if args.attribution_tasks is None else args.attribution_tasks.split(",")
+    )
+    for task in tasks:
         for seed in seeds:
             X, y, planted, features = _attribution_task(task, seed)
             train, val = train_test_split(
@@ -368,6 +380,7 @@ def run_attribution(args, seeds, results: Results) -> list[dict]:
                 max_epochs=3 if args.quick else 40,
                 n_init=1,
                 random_state=seed,
+                **params,
             )
             with Clock() as fit_clock, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -384,6 +397,8 @@ def run_attribution(args, seeds, results: Results) -> list[dict]:
                 "part": "attribution",
                 "task": task,
                 "seed": seed,
+                "params": params,
+                "front_end": clf.front_end_,
                 "balanced_accuracy": balanced_accuracy_score(y[val], clf.predict(Xv)),
                 "epochs": clf.n_iter_,
                 "step_chance": float((steps.sum(axis=1) / real.sum(axis=1)).mean()),
@@ -410,7 +425,7 @@ def run_attribution(args, seeds, results: Results) -> list[dict]:
             records.append(record)
             print(f"<!-- {task} seed {seed}: {json.dumps(_rounded(record))} -->", flush=True)
     rows = []
-    for task in ("motif-order", "event-order", "slow-contour"):
+    for task in tasks:
         runs = [r for r in records if r["task"] == task]
         for unit in ("step", "feature"):
             chance = float(np.mean([r[f"{unit}_chance"] for r in runs]))
@@ -518,6 +533,17 @@ def main():
             help="seeds of the attribution part (default: 0,1,2,3,4; 0 with --quick)",
         )
         parser.add_argument("--scenarios", default=None, help="verdict scenarios (default: all)")
+        parser.add_argument(
+            "--attribution-tasks",
+            default=None,
+            help=f"tasks of the attribution part (default: {','.join(ATTRIBUTION_TASKS)})",
+        )
+        parser.add_argument(
+            "--attribution-params",
+            default="{}",
+            help="JSON of classifier parameters added to the attribution fits "
+            '(e.g. \'{"front_end": "conv"}\')',
+        )
 
     args = parse_args(
         __doc__.splitlines()[0], add, results="report", seeds="0,1,2,3,4", quick_seeds="0"

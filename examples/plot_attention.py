@@ -32,7 +32,7 @@ X_train, X_test, y_train, y_test, ev_train, ev_test = train_test_split(
     X, y, events, stratify=y, random_state=0
 )
 # ``n_conv_layers=0``: the dense layers read each step alone, so a step's weight speaks
-# for that step. By default steps of 4-31 features first pass a plain convolution stack
+# for that step. By default steps of 4-16 features first pass a plain convolution stack
 # whose outputs each summarise 19 neighbouring steps (see the last section).
 clf = SeqAttentionClassifier(
     n_conv_layers=0,

@@ -41,7 +41,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 
 # early_stopping=True holds out a validation split for the curves ("auto" holds one out
 # only from about 500 training sequences; these are 450).
-# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 32 features or
+# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 17 features or
 # more (the 136 of the typical frame features) get by default; 8 features keep the
 # example fast, and on them the default convolution stack learns this task in every variant.
 common = dict(

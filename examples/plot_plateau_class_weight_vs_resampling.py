@@ -59,7 +59,7 @@ print(
     f"{np.sum(y_train == 0)} minority sequences for training"
 )
 
-# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 32 features or
+# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 17 features or
 # more (the 136 of the typical frame features) get by default; 8 features keep the
 # example fast, and on them the default convolution stack changes the figures below.
 params = dict(n_conv_layers=0, dense_units=16, lstm_units=16, max_epochs=25, random_state=0)

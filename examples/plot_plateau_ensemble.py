@@ -36,7 +36,7 @@ X, y = make_sequence_classification(
 )
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
-# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 32 features or
+# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 17 features or
 # more (the 136 of the typical frame features) get by default; 8 features keep the
 # example fast, and on them the default convolution stack scores 1.000 with every seed,
 # leaving nothing to average.

@@ -53,7 +53,7 @@ X_train, X_test, y_train, y_test = train_test_split(X_raw, y, stratify=y, random
 # %%
 # Without and with scaling
 # ------------------------
-# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 32 features or
+# ``n_conv_layers=0``: the dense layers read each step alone, as steps of 17 features or
 # more (the 136 of the typical frame features) get by default; 8 features keep the
 # example fast, and on them the default convolution stack, with batch normalisation after
 # each convolution, suffers less from unscaled input (0.995 against 1.000).

@@ -44,7 +44,7 @@ settings = {
 fitted = {}
 for name, params in settings.items():
     clf = SeqAttentionClassifier(
-        # The dense layers read each step alone, as steps of 32 features or more get by
+        # The dense layers read each step alone, as steps of 17 features or more get by
         # default (8 features keep the example fast).
         n_conv_layers=0,
         dense_units=16,

@@ -39,7 +39,7 @@ results = {}
 models = {}
 for n_layers in [0, 1, 2]:
     clf = SeqAttentionClassifier(
-        # The dense layers read each step alone, as steps of 32 features or more get by
+        # The dense layers read each step alone, as steps of 17 features or more get by
         # default; on these 8 features the default convolution stack already reads the
         # weak events, and the blocks' own effect is harder to see.
         n_conv_layers=0,

@@ -109,7 +109,7 @@ class SeqAttentionClassifier(
         before the dense front end; padded steps are zeroed before every
         convolution, so padding never changes a prediction. 0 disables
         them. "auto" uses 3 layers where ``front_end`` resolves to "conv"
-        (steps of 4-31 features) and none otherwise; see ``n_conv_layers_``.
+        (steps of 4-16 features) and none otherwise; see ``n_conv_layers_``.
     conv_channels : int, default=64
         Output channels of each convolution layer (64 scored as 128 did on
         JapaneseVowels and BasicMotions at two thirds of the CPU,
@@ -139,7 +139,7 @@ class SeqAttentionClassifier(
         (receptive field ``n_conv_layers * (kernel_size - 1) + 1``). "none":
         the dense layers read each step alone. "auto" keeps a plain stack
         when ``n_conv_layers`` is an int (none when 0); otherwise steps of at
-        most 3 features get the multi-scale front end, steps of 4-31 features
+        most 3 features get the multi-scale front end, steps of 4-16 features
         the plain stack (3 layers) and wider steps none (each chosen by
         cross-validation on aeon training splits, ``docs/benchmarks.md``
         sections 11 and 18). Every front end is masked: padding never

@@ -69,12 +69,14 @@ LR_SCHEDULES = ("auto", None, "plateau", "cosine")
 FRONT_ENDS = ("auto", "multiscale", "conv", "none")
 # front_end="auto" for steps of at most AUTO_CONV_MAX_FEATURES features.
 AUTO_FEW_FEATURE_FRONT_END = "multiscale"
-# front_end="auto" for steps of more features but fewer than AUTO_WIDE_FEATURES: the plain
+# front_end="auto" for steps of more features, up to AUTO_STACK_MAX_FEATURES: the plain
 # stack, its mean reaching the head, chosen in round 30 (JapaneseVowels, 12 features,
 # 0.972/0.967 -> 0.987/0.985 over two seed pairs; BasicMotions, 6, 1.000/0.986 -> 1.000/1.000;
-# docs/benchmarks.md section 18). Wider steps keep the dense layers alone: the 136-feature
-# tasks were never run with a plain stack, and the multi-scale one lost there (section 11).
+# docs/benchmarks.md section 18). Wider steps keep the dense layers alone: on 20 features the
+# stack lost the event-order check on five of five seeds (1.000 -> 0.992) and tied the motif
+# one at 2.7x the CPU; 16 lies between the widths that gained and the one that lost.
 AUTO_MID_FEATURE_FRONT_END = "conv"
+AUTO_STACK_MAX_FEATURES = 16
 # restore_best_weights="auto" and lr_schedule="auto" on fits without a validation split: the
 # recipe of InceptionTime, LITE and FCN (halve the rate on a plateau of the training loss,
 # keep the weights of the lowest training loss), chosen by cross-validation with the
@@ -427,7 +429,7 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
     (a plain stack, none when 0); otherwise steps of at most
     ``AUTO_CONV_MAX_FEATURES`` features get ``AUTO_FEW_FEATURE_FRONT_END``
     (a step of one or a few values says little alone, the shape of its
-    neighbourhood says more), steps of fewer than ``AUTO_WIDE_FEATURES``
+    neighbourhood says more), steps of at most ``AUTO_STACK_MAX_FEATURES``
     ``AUTO_MID_FEATURE_FRONT_END``, and wider steps none: the dense layers
     read them.
     """
@@ -437,7 +439,7 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
             front_end = "conv" if layers else "none"
         elif n_features <= AUTO_CONV_MAX_FEATURES:
             front_end = AUTO_FEW_FEATURE_FRONT_END
-        elif n_features < AUTO_WIDE_FEATURES:
+        elif n_features <= AUTO_STACK_MAX_FEATURES:
             front_end = AUTO_MID_FEATURE_FRONT_END
         else:
             front_end = "none"

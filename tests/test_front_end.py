@@ -253,16 +253,20 @@ def test_recurrent_stride_runs_the_lstm_over_fewer_steps():
 
 
 def test_auto_front_end_follows_the_width_of_the_steps(tmp_path):
-    """Multi-scale up to 3 features, the plain stack (its mean reaching the head) below 32,
-    the dense layers alone from 32."""
+    """Multi-scale up to 3 features, the plain stack (its mean reaching the head) up to 16,
+    the dense layers alone above."""
     from sklearn_seqattn._multiscale import MaskedMultiScaleFrontEnd
-    from sklearn_seqattn._params import AUTO_CONV_LAYERS, AUTO_CONV_MAX_FEATURES, AUTO_WIDE_FEATURES
+    from sklearn_seqattn._params import (
+        AUTO_CONV_LAYERS,
+        AUTO_CONV_MAX_FEATURES,
+        AUTO_STACK_MAX_FEATURES,
+    )
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 12)
     narrow = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES)).astype(np.float32)
     mid = rng.normal(size=(24, 20, AUTO_CONV_MAX_FEATURES + 1)).astype(np.float32)
-    wide = rng.normal(size=(24, 20, AUTO_WIDE_FEATURES)).astype(np.float32)
+    wide = rng.normal(size=(24, 20, AUTO_STACK_MAX_FEATURES + 1)).astype(np.float32)
     clf = SeqAttentionClassifier(**TINY, front_end_filters=4).fit(narrow, y)
     assert (clf.front_end_, clf.n_conv_layers_, clf.conv_skip_) == ("multiscale", 0, True)
     assert isinstance(clf.net_.module_.conv, MaskedMultiScaleFrontEnd)
@@ -280,8 +284,8 @@ def test_auto_front_end_follows_the_width_of_the_steps(tmp_path):
     loaded = SeqAttentionClassifier.load(stack.save(tmp_path / "stack"))
     assert (loaded.front_end_, loaded.conv_skip_) == ("conv", True)
     assert_allclose(loaded.predict_proba(mid), stack.predict_proba(mid))
-    just_below = wide[:, :, : AUTO_WIDE_FEATURES - 1]
-    below = SeqAttentionClassifier(**TINY, conv_channels=4).fit(just_below, y)
+    widest = wide[:, :, :AUTO_STACK_MAX_FEATURES]
+    below = SeqAttentionClassifier(**TINY, conv_channels=4).fit(widest, y)
     assert below.front_end_ == "conv"
     dense = SeqAttentionClassifier(**TINY).fit(wide, y)
     assert (dense.front_end_, dense.n_conv_layers_, dense.conv_skip_) == ("none", 0, False)
