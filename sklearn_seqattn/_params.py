@@ -449,8 +449,8 @@ def resolve_front_end(front_end, n_conv_layers, n_features: int) -> tuple[str, i
 
 
 def resolve_restore_best_weights(restore_best_weights) -> bool:
-    """Whether the best epoch's weights are restored ("auto": yes; those of the lowest
-    validation loss, or of the lowest training loss without a validation split)."""
+    """Whether the best epoch's weights are restored ("auto": yes; those of the best
+    validation score, or of the lowest training loss without a validation split)."""
     return True if is_auto(restore_best_weights) else bool(restore_best_weights)
 
 
