@@ -103,7 +103,8 @@ print("row sums on real steps:", np.round(maps[0][0].sum(axis=1)[:5], 3))
 # ------------------
 # With weak events and this small epoch budget, one self-attention block,
 # which lets every step compare itself with every other, found the order
-# signal more fully than the BiLSTM alone; a second block added nothing. Each
+# signal more fully than the BiLSTM alone (0.966 -> 0.986); a second block
+# added less (0.994), on one split and one seed. Each
 # block costs time: attention is quadratic in the sequence length, and the
 # feed-forward layer adds parameters. On easier data (stronger events) all
 # three reach the same score and the blocks only add cost. So treat
