@@ -27,7 +27,8 @@ wider-seeing front end, probed without an option.
 The pseudo-parameter ``"ensemble": k`` fits k networks per fold (random states
 ``seed``, ``seed + 100``, ...; the first is the plain fit of that seed) and
 scores their mean predicted probabilities; the record adds ``single_mean``, the
-members' mean score alone, a paired baseline on the same folds.
+members' mean score alone, a paired baseline on the same folds. Each member is one
+network (``n_estimators=1`` unless the configuration says otherwise).
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     X, y = training_split(name)
     params = dict(params)
     n_members = params.pop("ensemble", 1)
+    if n_members > 1:  # each member one network, not an "auto" ensemble of its own
+        params.setdefault("n_estimators", 1)
     scores, singles, cpu, n_fits = [], [], 0.0, 0
     for seed in seeds:
         for train, valid in folds(y, seed):
