@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._params import AUTO_WIDE_FEATURES
+from .._params import AUTO_CONV_MAX_FEATURES, AUTO_WIDE_FEATURES
 
 __all__ = ["SUGGESTIONS", "Facts", "Suggestion", "facts_of", "suggest"]
 
@@ -69,8 +69,9 @@ class Facts:
 
     @property
     def few_features(self) -> bool:
-        """Steps of at most 3 features (univariate-like series)."""
-        return self.n_features <= 3
+        """Steps of at most 3 features (univariate-like series), the width rule of
+        ``front_end="auto"``."""
+        return self.n_features <= AUTO_CONV_MAX_FEATURES
 
     @property
     def has_convolutions(self) -> bool:
