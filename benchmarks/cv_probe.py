@@ -11,10 +11,13 @@ round of probes in its records.
 
 ``--quick``: seed 0, ``max_epochs=3`` merged into every configuration.
 Unequal-length sets (JapaneseVowels, PickupGestureWiimoteZ) are passed as lists
-of ``(T_i, channels)`` arrays. The pseudo-parameter ``"average_epochs_after": k`` is not the
-classifier's: it adds a callback that replaces the final weights (and batch-norm
-running estimates) by their mean over the epochs after ``k`` (stochastic weight
-averaging with a constant learning rate), for fits without a validation split.
+of ``(T_i, channels)`` arrays. ``--data JapaneseVowels+delta`` (``+delta2``) appends each
+channel's first (and second) difference over time as channels: 24 (36) features of real
+speech frames, for rules that depend on the width of a step.
+The pseudo-parameter ``"average_epochs_after": k`` is not the classifier's: it adds a
+callback that replaces the final weights (and batch-norm running estimates) by their
+mean over the epochs after ``k`` (stochastic weight averaging with a constant learning
+rate), for fits without a validation split.
 The pseudo-parameter ``"conv_dilation_base": b`` dilates the i-th convolution of
 the front end by ``b ** i`` (same weights, padding widened to keep "same"
 lengths): a wider receptive field at no extra cost, probed without an option.
@@ -126,12 +129,29 @@ def _front_end_dilations(dilations):
         _multiscale.DILATIONS = saved
 
 
+def with_deltas(sequence: np.ndarray, order: int) -> np.ndarray:
+    """A ``(T, channels)`` sequence with its first ``order`` differences over time appended
+    as further channels (speech's delta features; the first step's difference is 0)."""
+    parts = [sequence]
+    for _ in range(order):
+        parts.append(np.diff(parts[-1], axis=0, prepend=parts[-1][:1]))
+    return np.concatenate(parts, axis=1)
+
+
 def training_split(name: str):
     """aeon's official training split of ``name`` as ``(X, y)``: an array ``(n, T, channels)``,
-    or a list of ``(T_i, channels)`` sequences where the lengths differ."""
+    or a list of ``(T_i, channels)`` sequences where the lengths differ.
+
+    ``"<set>+delta"`` (``"+delta2"``) appends each channel's first (and second) difference
+    over time as channels: wider steps of the same real data, as speech front ends build them.
+    """
+    name, _, suffix = name.partition("+")
+    order = {"": 0, "delta": 1, "delta2": 2}.get(suffix)
+    if order is None:
+        raise SystemExit(f"unknown suffix {suffix!r} of {name!r}: +delta or +delta2")
     X, y = load_classification(name, split="train")
     ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
-    X = aeon_sequences(X)
+    X = [with_deltas(x, order) for x in aeon_sequences(X)]
     return (X if ragged else np.stack(X)), y
 
 
