@@ -227,6 +227,26 @@ def aeon_sequences(X) -> list[np.ndarray]:
     return [np.asarray(x, dtype=np.float32).T for x in X]
 
 
+DELTA_ORDERS = {"": 0, "delta": 1, "delta2": 2}
+
+
+def split_delta_name(name: str) -> tuple[str, int]:
+    """``"<set>+delta"`` -> ``("<set>", 1)``, ``"+delta2"`` -> 2, a plain name -> 0."""
+    base, _, suffix = name.partition("+")
+    if suffix not in DELTA_ORDERS:
+        raise SystemExit(f"unknown suffix {suffix!r} of {name!r}: +delta or +delta2")
+    return base, DELTA_ORDERS[suffix]
+
+
+def with_deltas(sequence: np.ndarray, order: int) -> np.ndarray:
+    """A ``(T, channels)`` sequence with its first ``order`` differences over time appended
+    as further channels (speech's delta features; the first step's difference is 0)."""
+    parts = [sequence]
+    for _ in range(order):
+        parts.append(np.diff(parts[-1], axis=0, prepend=parts[-1][:1]))
+    return np.concatenate(parts, axis=1)
+
+
 # ------------------------------------------------------------------------ tables
 def print_header(title: str, args: argparse.Namespace) -> None:
     """The title, then the facts of the run: date, commit, machine, versions, mode, records."""

@@ -18,6 +18,10 @@ model fitted once per seed. Tasks (names as ``--data`` takes them):
   JapaneseVowels, BasicMotions, PickupGestureWiimoteZ, ArrowHead, GunPoint,
   OSULeaf, ItalyPowerDemand, ACSF1.
 
+``<set>+delta`` (``+delta2``) is an aeon set with each channel's first (and second)
+difference over time appended as channels, for every model (wider steps of the same
+data). ``--n-features N`` builds the synthetic tasks with ``N`` features per step.
+
 Synthetic splits are stratified and fixed (``--data-seed``), so every model
 seed sees the same data. Groups: ``synthetic``, ``aeon``, ``motif-order``,
 ``event-order``, ``all``. Our classifier gets raw data (it standardises
@@ -37,7 +41,7 @@ Presets live in ``CONFIGS``; ``--config-json`` adds ad-hoc ones.
 
     python benchmarks/bench_quality.py [--quick] [--threads N] [--data NAME|GROUP,...]
         [--configs NAME,...] [--config-json '{"name": {"lr": 1e-3}}'] [--seeds 0,1,2,3,4]
-        [--no-minirocket] [--data-seed 0] [--out FILE] [--report]
+        [--no-minirocket] [--data-seed 0] [--n-features 136] [--out FILE] [--report]
 
 ``--quick`` (smoke run, about 2 minutes): synthetic sets of 300 samples (same
 split proportions), aeon sets cut to at most 60 train / 200 test samples
@@ -67,6 +71,8 @@ from _common import (
     print_header,
     print_table,
     read_records,
+    split_delta_name,
+    with_deltas,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -178,7 +184,7 @@ def select_tasks(spec: str) -> list[str]:
     names = task_names()
     # Every synthetic family ("event-order", "contour-offsets", ...) is a group too.
     families = list(dict.fromkeys(n.split(" s=")[0] for n in names if " s=" in n))
-    wanted = set()
+    wanted, derived = set(), []
     for item in (s.strip() for s in spec.split(",")):
         if item == "all":
             wanted.update(names)
@@ -188,33 +194,35 @@ def select_tasks(spec: str) -> list[str]:
             wanted.update(n for n in names if n.startswith(item + " "))
         elif item in names:
             wanted.add(item)
+        elif split_delta_name(item)[0] in AEON_SETS:  # "JapaneseVowels+delta": derived
+            derived.append(item)
         elif item:
             raise SystemExit(
                 f"unknown task {item!r}; tasks: {', '.join(names)}; groups: all, synthetic, "
                 f"aeon, {', '.join(families)}"
             )
-    return [n for n in names if n in wanted]
+    return [n for n in names if n in wanted] + list(dict.fromkeys(derived))
 
 
-def load_task(name: str, quick: bool, data_seed: int) -> Task:
+def load_task(name: str, quick: bool, data_seed: int, n_features: int = 136) -> Task:
     if name.startswith(("motif-order", "event-order", "contour")):  # and contour-offsets
-        return synthetic_task(name, quick, data_seed)
+        return synthetic_task(name, quick, data_seed, n_features)
     return aeon_task(name, quick)
 
 
-def synthetic_task(name: str, quick: bool, data_seed: int) -> Task:
+def synthetic_task(name: str, quick: bool, data_seed: int, n_features: int = 136) -> Task:
     family, level = name.split(" s=")
     if family == "motif-order":
         n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 3 // 4) if quick else (1600, 1200)
         X, y, events = make_sequence_classification(
-            n_samples=n_samples, n_timesteps=100, n_features=136, weights=[0.28, 0.72],
+            n_samples=n_samples, n_timesteps=100, n_features=n_features, weights=[0.28, 0.72],
             signal=float(level), return_events=True, random_state=data_seed,
         )  # fmt: skip
     elif family == "event-order":
         n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 2 // 3) if quick else (1500, 1000)
         X, y, events = make_event_order_classification(
-            n_samples=n_samples, strength=float(level), return_events=True,
-            random_state=data_seed,
+            n_samples=n_samples, n_features=n_features, strength=float(level),
+            return_events=True, random_state=data_seed,
         )  # fmt: skip
     else:  # contour: speakers never on both sides of the split, as a user would split
         n_samples, n_train = (QUICK_SAMPLES, QUICK_SAMPLES * 2 // 3) if quick else (1500, 1000)
@@ -222,7 +230,8 @@ def synthetic_task(name: str, quick: bool, data_seed: int) -> Task:
             (0.18, float(level)) if family == "contour-offsets" else (float(level), 1.0)
         )
         X, y, groups = make_contour_classification(
-            n_samples=n_samples, amplitude=amplitude, speaker_scale=speakers,
+            n_samples=n_samples, n_features=n_features, amplitude=amplitude,
+            speaker_scale=speakers,
             return_groups=True, random_state=data_seed,
         )  # fmt: skip
         events = None
@@ -254,9 +263,14 @@ def aeon_task(name: str, quick: bool) -> Task:
         raise SystemExit(
             "bench_quality needs aeon: pip install 'sklearn-seqattn[benchmarks]'"
         ) from exc
-    X_train, y_train = load_classification(name, split="train")
-    X_test, y_test = load_classification(name, split="test")
+    base, order = split_delta_name(name)
+    X_train, y_train = load_classification(base, split="train")
+    X_test, y_test = load_classification(base, split="test")
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    if order:  # the same deltas for every model: aeon's series are (channels, T)
+        X_train, X_test = (
+            [with_deltas(np.asarray(x).T, order).T for x in X] for X in (X_train, X_test)
+        )
     if quick:
         X_train, y_train = subsample(X_train, y_train, QUICK_TRAIN)
         X_test, y_test = subsample(X_test, y_test, QUICK_TEST)
@@ -435,7 +449,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
     )
     results = Results(args)
     for name in tasks:
-        task = load_task(name, args.quick, args.data_seed)
+        task = load_task(name, args.quick, args.data_seed, args.n_features)
         print(
             f"<!-- {name}: {len(task.y_train)} train / {len(task.y_test)} test, "
             f"lengths {task.lengths}, {len(np.unique(task.y_train))} classes -->",
@@ -464,6 +478,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
                     "n_train": len(task.y_train),
                     "n_test": len(task.y_test),
                     "data_seed": args.data_seed,
+                    "n_features": int(np.asarray(task.rocket_train).shape[1]),
                 }
                 results.write(record)
                 print(
@@ -630,6 +645,12 @@ def main():
         parser.add_argument("--no-minirocket", action="store_true", help="skip MiniRocket")
         parser.add_argument(
             "--data-seed", type=int, default=0, help="seed of the synthetic data (default: 0)"
+        )
+        parser.add_argument(
+            "--n-features",
+            type=int,
+            default=136,
+            help="features per step of the synthetic tasks (default: 136)",
         )
         parser.add_argument("--report", action="store_true", help="only print the tables of --out")
 

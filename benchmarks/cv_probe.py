@@ -42,7 +42,16 @@ import warnings
 
 import numpy as np
 import torch
-from _common import Clock, Results, aeon_sequences, parse_args, print_header, print_table
+from _common import (
+    Clock,
+    Results,
+    aeon_sequences,
+    parse_args,
+    print_header,
+    print_table,
+    split_delta_name,
+    with_deltas,
+)
 from aeon.datasets import load_classification
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
@@ -129,15 +138,6 @@ def _front_end_dilations(dilations):
         _multiscale.DILATIONS = saved
 
 
-def with_deltas(sequence: np.ndarray, order: int) -> np.ndarray:
-    """A ``(T, channels)`` sequence with its first ``order`` differences over time appended
-    as further channels (speech's delta features; the first step's difference is 0)."""
-    parts = [sequence]
-    for _ in range(order):
-        parts.append(np.diff(parts[-1], axis=0, prepend=parts[-1][:1]))
-    return np.concatenate(parts, axis=1)
-
-
 def training_split(name: str):
     """aeon's official training split of ``name`` as ``(X, y)``: an array ``(n, T, channels)``,
     or a list of ``(T_i, channels)`` sequences where the lengths differ.
@@ -145,10 +145,7 @@ def training_split(name: str):
     ``"<set>+delta"`` (``"+delta2"``) appends each channel's first (and second) difference
     over time as channels: wider steps of the same real data, as speech front ends build them.
     """
-    name, _, suffix = name.partition("+")
-    order = {"": 0, "delta": 1, "delta2": 2}.get(suffix)
-    if order is None:
-        raise SystemExit(f"unknown suffix {suffix!r} of {name!r}: +delta or +delta2")
+    name, order = split_delta_name(name)
     X, y = load_classification(name, split="train")
     ragged = isinstance(X, list)  # unequal lengths: aeon gives (channels, T_i) each
     X = [with_deltas(x, order) for x in aeon_sequences(X)]
