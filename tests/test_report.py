@@ -396,6 +396,20 @@ def test_per_series_scaling_is_suggested_for_wide_steps_only():
     assert 'standardize="per_series"' not in [s.change for s in suggest("plateau", narrow)]
 
 
+def test_the_plain_stack_is_suggested_for_dense_frames_of_the_measured_widths():
+    def changes(n_features, front_end):
+        facts = Facts(n_features, 30, 270, 0.1, "binned", {"front_end": front_end})
+        return [s.change for s in suggest("plateau", facts)]
+
+    assert "front_end='conv'" in changes(24, "none")
+    assert "front_end='conv'" in changes(40, "none")
+    assert "front_end='conv'" not in changes(24, "conv")  # already in effect
+    assert "front_end='conv'" not in changes(136, "none")  # it memorised faster there
+    assert "front_end='conv'" not in changes(1, "none")  # the multi-scale front end's width
+    learned = Facts(24, 30, 270, 0.1, "binned", {"front_end": "none"})
+    assert "front_end='conv'" not in [s.change for s in suggest("learned", learned)]
+
+
 def test_plot_draws_curves_and_bars(learned):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

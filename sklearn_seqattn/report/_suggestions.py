@@ -35,6 +35,9 @@ _RESOLVED = (
 # Sequences of at least this many steps count as long for conv_skip: OSULeaf (427 steps)
 # gained from it, ArrowHead (251) lost.
 LONG_SEQUENCE = 300
+# Steps of up to this many features were measured with the plain stack: real frames of 18-36
+# features gained (docs/benchmarks.md, section 19); on 136 features it memorised faster.
+STACK_MEASURED_MAX_FEATURES = 40
 # A smallest class at most this share of the training data is imbalanced (the imbalance
 # benchmark's minority was 10%, the package's generators' 28%).
 MINORITY_SHARE = 0.3
@@ -260,6 +263,23 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         "sets about the plain convolutions' cost",
         source="docs/benchmarks.md, section 11",
         applies=lambda f: _setting(f, "front_end") != "multiscale",
+    ),
+    Suggestion(
+        change="front_end='conv'",
+        params={"front_end": "conv"},
+        verdicts=("underfitting", "plateau"),
+        gain="real frames widened by their deltas over time, cross-validated on their training "
+        "splits over two seed pairs (dense layers -> plain stack): BasicMotions at 18 features "
+        "0.986 / 0.976 -> 1.000 / 1.000, JapaneseVowels at 24 features 0.978 / 0.980 -> "
+        "0.985 / 0.983 and at 36 features 0.970 / 0.974 -> 0.980 / 0.976",
+        cost="1.6-1.9x the fit CPU; on weak 3-step events on 4 of 36 features it fell to 0.577 "
+        "where the dense layers reach 0.994, which is why it is no default there: compare by "
+        "cross-validation",
+        source="docs/benchmarks.md, section 19",
+        applies=lambda f: (
+            _setting(f, "front_end") == "none"
+            and AUTO_CONV_MAX_FEATURES < f.n_features <= STACK_MEASURED_MAX_FEATURES
+        ),
     ),
     Suggestion(
         change="conv_skip=True",
