@@ -490,13 +490,17 @@ def resolve_input_dropout(
 
     "auto" is ``AUTO_INPUT_DROPOUT`` (``AUTO_WIDE_INPUT_DROPOUT`` on steps of
     at least ``AUTO_WIDE_FEATURES`` features), except before batch-normalised
-    convolutions: dropout there makes training statistics differ from those
-    at prediction (the variance shift), which cost GunPoint most of its
-    accuracy in cross-validation.
+    convolutions on steps of at most ``AUTO_CONV_MAX_FEATURES`` features:
+    there a dropped value is most of a step, and training statistics differ
+    from those at prediction (the variance shift), which cost GunPoint most
+    of its accuracy in cross-validation. Before the plain stack on wider
+    steps the rate holds: without it the stack fell to 0.759 on weak events
+    on 4 of 16 features where the dense layers reach 0.988 (0.984 with it;
+    ``docs/benchmarks.md`` section 19).
     """
     if input_dropout != "auto":
         return float(input_dropout)
-    if n_conv_layers and conv_batch_norm:
+    if n_conv_layers and conv_batch_norm and n_features <= AUTO_CONV_MAX_FEATURES:
         return 0.0
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
 
