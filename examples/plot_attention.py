@@ -94,7 +94,7 @@ display = AttentionDisplay.from_estimator(clf, X_test, sample_indices=[0, 1], vi
 #
 # With the default front end for these 8 features (the plain convolution
 # stack) the same fit classified every test sequence correctly too, but the
-# events received 37% of the weight for their 35% of the steps: each
+# events received 36% of the weight for their 35% of the steps: each
 # convolution output already mixes 19 steps, so the pooling has even less
 # reason to pick the event steps. For per-step evidence that does not depend
 # on the pooling, see :func:`sklearn_seqattn.inspection.relevance`
