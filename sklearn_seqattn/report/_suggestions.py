@@ -273,7 +273,8 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         "0.986 / 0.976 -> 1.000 / 1.000, JapaneseVowels at 24 features 0.978 / 0.980 -> "
         "0.985 / 0.983 and at 36 features 0.970 / 0.974 -> 0.980 / 0.976",
         cost="1.6-1.9x the fit CPU; on weak 3-step events on 4 of 36 features it fell to 0.577 "
-        "where the dense layers reach 0.994, which is why it is no default there: compare by "
+        "where the dense layers reach 0.994 (measured before the stack got input dropout, "
+        "which lifted the same fall at 16 features from 0.759 to 0.984): compare by "
         "cross-validation",
         source="docs/benchmarks.md, section 19",
         applies=lambda f: (
