@@ -279,7 +279,8 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         source="docs/benchmarks.md, section 19",
         applies=lambda f: (
             _setting(f, "front_end") == "none"
-            and AUTO_CONV_MAX_FEATURES < f.n_features <= STACK_MEASURED_MAX_FEATURES
+            and not f.few_features
+            and f.n_features <= STACK_MEASURED_MAX_FEATURES
         ),
     ),
     Suggestion(
