@@ -478,7 +478,7 @@ def run(args, tasks: list[str], configs: dict, seeds: list[int]) -> None:
                     "n_train": len(task.y_train),
                     "n_test": len(task.y_test),
                     "data_seed": args.data_seed,
-                    "n_features": int(np.asarray(task.rocket_train).shape[1]),
+                    "n_features": task.rocket_train.shape[1],
                 }
                 results.write(record)
                 print(
