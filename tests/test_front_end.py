@@ -46,10 +46,13 @@ def test_rescaled_input_trains_the_same_model(seq_data, fitted_tiny):
     scale = np.array([1000.0, 0.01, 5.0, 1.0, 300.0, 0.2], dtype=np.float32)
     shift = np.array([50.0, -3.0, 0.0, 7.0, 1e3, 0.5], dtype=np.float32)
     X_raw = np.where(real, X * scale + shift, 0.0).astype(np.float32)
-    plain = fitted_tiny  # fitted on X
-    raw = clone(fitted_tiny).fit(X_raw, y)
+    # Without input dropout: its masks fall on the same values of both inputs, but the
+    # stack's path amplifies the float rounding of the two standardisations more.
+    model = clone(fitted_tiny).set_params(input_dropout=0.0)
+    plain = clone(model).fit(X, y)
+    raw = clone(model).fit(X_raw, y)
     # The standardised inputs agree to float rounding, which training amplifies a little.
-    assert_allclose(raw.predict_proba(X_raw), plain.predict_proba(X), atol=5e-3)
+    assert_allclose(raw.predict_proba(X_raw), plain.predict_proba(X), atol=2e-3)
 
 
 def test_constant_feature_gets_unit_scale(seq_data):
