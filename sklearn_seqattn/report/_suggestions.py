@@ -275,8 +275,9 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         "features 0.978 / 0.980 -> 0.991 / 0.983 and at 36 features 0.970 / 0.974 -> "
         "0.983 / 0.983",
         cost="1.6-2x the fit CPU; on weak 3-step events on 4 of many features it trails the "
-        "dense layers, more the wider the steps: 0.979 against 0.999 at 24 features, 0.948 / "
-        "0.933 against 0.994 / 0.996 at 36 (two seeds): compare by cross-validation",
+        "dense layers, more the wider the steps (two seeds): 0.979 / 0.963 against 0.999 / "
+        "0.985 at 24 features, 0.948 / 0.933 against 0.994 / 0.996 at 36: compare by "
+        "cross-validation",
         source="docs/benchmarks.md, sections 19 and 20",
         applies=lambda f: (
             _setting(f, "front_end") == "none"
