@@ -55,7 +55,12 @@ print(
 # %%
 # Random versus grouped folds
 # ---------------------------
-clf = SeqAttentionClassifier(dense_units=16, lstm_units=16, max_epochs=15, random_state=0)
+# ``standardize=True`` scales by the data set's statistics. The default,
+# ``standardize="auto"``, would scale each sequence by its own here and so remove
+# these voices (see the end of this example).
+clf = SeqAttentionClassifier(
+    dense_units=16, lstm_units=16, max_epochs=15, standardize=True, random_state=0
+)
 random_cv = cross_val_score(
     clf, X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="balanced_accuracy"
 )
@@ -93,3 +98,14 @@ fig.tight_layout()
 # * Features that identify the group without carrying the task (a recording
 #   channel's gain, a speaker's pitch) can be normalised per group before
 #   training.
+#
+# Here the voice is a constant offset on every feature, the simplest group
+# signature. The default ``standardize="auto"`` finds such offsets in the
+# training data (levels of their own per sequence that the class does not
+# explain) and standardises each sequence by its own statistics, which removes
+# them: with it, random and grouped folds both score 0.996-1.000 on these data.
+# A signature that is not an offset (a speaker's pitch contour, a channel's
+# frequency response) survives that scaling, so grouped folds stay the honest
+# estimate.
+auto = clf.set_params(standardize="auto").fit(X, y)
+print(f'standardize="auto" chose {auto.standardize_!r}')

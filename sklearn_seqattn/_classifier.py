@@ -237,11 +237,11 @@ class SeqAttentionClassifier(
         speaker-disjoint slow contour on 4 of 136 features went from 0.66
         to 0.91 balanced accuracy, ``docs/benchmarks.md``, section 13); it
         starts learning later, so give it patience. "auto": "per_series" on
-        steps of at least 32 features whose series hold such levels (their
+        steps of 4 features or more whose series hold such levels (their
         means, less their class's mean and the noise's share, carry at
         least a tenth of a feature's variance, and the class explains at
         most a tenth of how the means vary; medians over the features), True
-        otherwise (section 17). False: feed the values as they are. See
+        otherwise (sections 17 and 20). False: feed the values as they are. See
         ``standardize_``.
     mask_value : float, default=0.0
         A step of an array ``X`` whose features all equal ``mask_value`` is

@@ -49,8 +49,8 @@ AUTO_MIN_VALIDATION = 50
 AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
 AUTO_WIDE_FEATURES = 32
-# standardize="auto": each series by its own statistics on steps of at least
-# AUTO_WIDE_FEATURES features whose series hold levels of their own (a speaker's or a
+# standardize="auto": each series by its own statistics on steps of more than
+# AUTO_CONV_MAX_FEATURES features whose series hold levels of their own (a speaker's or a
 # recording's offset) of at least AUTO_PER_SERIES_NUISANCE of a feature's variance, of which
 # the class explains at most AUTO_PER_SERIES_BY_CLASS (medians over the features; see
 # series_levels); the data set's statistics otherwise, where the network can memorise the
@@ -58,7 +58,10 @@ AUTO_WIDE_FEATURES = 32
 # tie (0.903 / 0.915), at 0.19 per-series scaling gains 0.065, at 0.49 0.25; independent
 # noise gives 0. JapaneseVowels (the class is the speaker: 0.30 nuisance, 0.56 by class)
 # and BasicMotions (0.00, 0.50) lost 0.07-0.22 with per-series scaling (docs/benchmarks.md,
-# sections 16 and 17).
+# sections 16 and 17). Chosen for steps of 32 features or more, then for every width of the
+# dense layers or the plain stack (section 20: the contour on 8-16 features, 0.72-0.81 ->
+# 0.955-0.961; every aeon set and every order task still resolves to the data set's
+# statistics). Steps of 1-3 features (the multi-scale front end) were not measured.
 AUTO_PER_SERIES_NUISANCE = 0.1
 AUTO_PER_SERIES_BY_CLASS = 0.1
 # n_conv_layers="auto": this many layers for steps of at most this many features.
@@ -513,7 +516,7 @@ def explicit_standardize(standardize) -> bool | str:
 def resolve_standardize(standardize, n_features: int, levels) -> bool | str:
     """The input scaling: True, False or "per_series" ("auto" resolved).
 
-    "auto" is "per_series" on steps of at least ``AUTO_WIDE_FEATURES``
+    "auto" is "per_series" on steps of more than ``AUTO_CONV_MAX_FEATURES``
     features whose series hold levels of their own of at least
     ``AUTO_PER_SERIES_NUISANCE`` of the variance, at most
     ``AUTO_PER_SERIES_BY_CLASS`` of them explained by the class; True (the
@@ -523,7 +526,7 @@ def resolve_standardize(standardize, n_features: int, levels) -> bool | str:
     """
     if not is_auto(standardize):
         return explicit_standardize(standardize)
-    if n_features < AUTO_WIDE_FEATURES:
+    if n_features <= AUTO_CONV_MAX_FEATURES:
         return True
     nuisance, by_class = levels()
     if nuisance >= AUTO_PER_SERIES_NUISANCE and by_class <= AUTO_PER_SERIES_BY_CLASS:

@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 from sklearn_seqattn import SeqAttentionClassifier
 from sklearn_seqattn._data import SeriesLevels, series_levels
 from sklearn_seqattn._params import (
+    AUTO_CONV_MAX_FEATURES,
     AUTO_PER_SERIES_BY_CLASS,
     AUTO_PER_SERIES_NUISANCE,
     resolve_standardize,
@@ -81,18 +82,19 @@ def test_far_from_zero_levels_keep_the_noise():
     assert _share(X + np.float32(1e4), y) == pytest.approx(_share(X, y), abs=0.01)
 
 
-def test_resolution_reads_the_data_only_for_wide_steps_with_auto():
+def test_resolution_reads_the_data_only_for_steps_of_several_features_with_auto():
     def unread():
         raise AssertionError("the data was read")
 
-    assert resolve_standardize("auto", 31, unread) is True
+    assert resolve_standardize("auto", AUTO_CONV_MAX_FEATURES, unread) is True
     assert resolve_standardize(np.bool_(False), 136, unread) is False
     assert resolve_standardize("per_series", 3, unread) == "per_series"
     nuisance, by_class = AUTO_PER_SERIES_NUISANCE, AUTO_PER_SERIES_BY_CLASS
-    assert resolve_standardize("auto", 32, lambda: (nuisance, by_class)) == "per_series"
-    assert resolve_standardize("auto", 32, lambda: (nuisance / 2, by_class)) is True
-    # Levels that carry the class (JapaneseVowels: the speaker is the class) keep them.
-    assert resolve_standardize("auto", 32, lambda: (0.3, 0.56)) is True
+    for width in (AUTO_CONV_MAX_FEATURES + 1, 12, 136):
+        assert resolve_standardize("auto", width, lambda: (nuisance, by_class)) == "per_series"
+        assert resolve_standardize("auto", width, lambda: (nuisance / 2, by_class)) is True
+        # Levels that carry the class (JapaneseVowels: the speaker is the class) keep them.
+        assert resolve_standardize("auto", width, lambda: (0.3, 0.56)) is True
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +114,14 @@ def test_auto_scales_each_series_where_speakers_shift_every_feature(speakers):
     real = (X != 0).any(axis=2)[..., None]
     moved = np.where(real, 2.5 * X - 4.0, 0.0).astype(np.float32)
     assert_allclose(clf.predict_proba(moved), clf.predict_proba(X), atol=1e-4)
+
+
+def test_auto_scales_each_series_of_narrow_steps_too():
+    X, y = make_contour_classification(n_samples=60, n_features=8, random_state=0)
+    assert SeqAttentionClassifier(**TINY).fit(X, y).standardize_ == "per_series"
+    # A univariate series keeps the data set's statistics whatever its levels.
+    one = np.where((X != 0).any(axis=2), X[..., 0], 0.0)[..., None].astype(np.float32)
+    assert SeqAttentionClassifier(**TINY).fit(one, y).standardize_ is True
 
 
 def test_auto_keeps_the_data_sets_statistics_on_independent_noise():

@@ -388,11 +388,12 @@ def test_per_series_scaling_is_questioned_only_where_it_was_used():
     assert "standardize=True" not in [s.change for s in suggest("learned", facts)]
 
 
-def test_per_series_scaling_is_suggested_for_wide_steps_only():
-    wide = Facts(136, 100, 1000, 0.3, "binned", {"standardize": True})
-    changes = [s.change for s in suggest("plateau", wide)]
-    assert 'standardize="per_series"' in changes and "standardize=True" not in changes
-    narrow = Facts(12, 100, 1000, 0.3, "binned", {"standardize": True})
+def test_per_series_scaling_is_suggested_for_steps_of_several_features_only():
+    for width in (136, 12):
+        facts = Facts(width, 100, 1000, 0.3, "binned", {"standardize": True})
+        changes = [s.change for s in suggest("plateau", facts)]
+        assert 'standardize="per_series"' in changes and "standardize=True" not in changes
+    narrow = Facts(3, 100, 1000, 0.3, "binned", {"standardize": True})
     assert 'standardize="per_series"' not in [s.change for s in suggest("plateau", narrow)]
 
 
