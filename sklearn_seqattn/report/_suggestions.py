@@ -188,9 +188,7 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
         "the time of the defaults): keep n_init and n_iter_no_change at 'auto', or raise "
         "n_iter_no_change",
         source="docs/benchmarks.md, sections 13, 15 and 20",
-        applies=lambda f: (
-            f.n_features > AUTO_CONV_MAX_FEATURES and _setting(f, "standardize") is True
-        ),
+        applies=lambda f: not f.few_features and _setting(f, "standardize") is True,
     ),
     Suggestion(
         change="n_init=3",
