@@ -227,14 +227,15 @@ def aeon_sequences(X) -> list[np.ndarray]:
     return [np.asarray(x, dtype=np.float32).T for x in X]
 
 
-DELTA_ORDERS = {"": 0, "delta": 1, "delta2": 2}
+DELTA_ORDERS = {"": 0, "delta": 1, "delta2": 2, "delta3": 3}
 
 
 def split_delta_name(name: str) -> tuple[str, int]:
-    """``"<set>+delta"`` -> ``("<set>", 1)``, ``"+delta2"`` -> 2, a plain name -> 0."""
+    """``"<set>+delta"`` -> ``("<set>", 1)``, ``"+delta2"`` -> 2 (``"+delta3"`` -> 3), a plain
+    name -> 0."""
     base, _, suffix = name.partition("+")
     if suffix not in DELTA_ORDERS:
-        raise SystemExit(f"unknown suffix {suffix!r} of {name!r}: +delta or +delta2")
+        raise SystemExit(f"unknown suffix {suffix!r} of {name!r}: +delta, +delta2 or +delta3")
     return base, DELTA_ORDERS[suffix]
 
 

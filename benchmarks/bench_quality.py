@@ -18,9 +18,9 @@ model fitted once per seed. Tasks (names as ``--data`` takes them):
   JapaneseVowels, BasicMotions, PickupGestureWiimoteZ, ArrowHead, GunPoint,
   OSULeaf, ItalyPowerDemand, ACSF1.
 
-``<set>+delta`` (``+delta2``) is an aeon set with each channel's first (and second)
-difference over time appended as channels, for every model (wider steps of the same
-data). ``--n-features N`` builds the synthetic tasks with ``N`` features per step.
+``<set>+delta`` (``+delta2``, ``+delta3``) is an aeon set with each channel's first (and
+second, third) difference over time appended as channels, for every model (wider steps of
+the same data). ``--n-features N`` builds the synthetic tasks with ``N`` features per step.
 
 Synthetic splits are stratified and fixed (``--data-seed``), so every model
 seed sees the same data. Groups: ``synthetic``, ``aeon``, ``motif-order``,

@@ -13,7 +13,8 @@ round of probes in its records.
 Unequal-length sets (JapaneseVowels, PickupGestureWiimoteZ) are passed as lists
 of ``(T_i, channels)`` arrays. ``--data JapaneseVowels+delta`` (``+delta2``) appends each
 channel's first (and second) difference over time as channels: 24 (36) features of real
-speech frames, for rules that depend on the width of a step.
+speech frames, for rules that depend on the width of a step; ``+delta3`` makes a univariate
+set four channels wide.
 The pseudo-parameter ``"average_epochs_after": k`` is not the classifier's: it adds a
 callback that replaces the final weights (and batch-norm running estimates) by their
 mean over the epochs after ``k`` (stochastic weight averaging with a constant learning
@@ -142,8 +143,9 @@ def training_split(name: str):
     """aeon's official training split of ``name`` as ``(X, y)``: an array ``(n, T, channels)``,
     or a list of ``(T_i, channels)`` sequences where the lengths differ.
 
-    ``"<set>+delta"`` (``"+delta2"``) appends each channel's first (and second) difference
-    over time as channels: wider steps of the same real data, as speech front ends build them.
+    ``"<set>+delta"`` (``"+delta2"``, ``"+delta3"``) appends each channel's first (and second,
+    third) difference over time as channels: wider steps of the same real data, as speech
+    front ends build them.
     """
     name, order = split_delta_name(name)
     X, y = load_classification(name, split="train")
