@@ -192,11 +192,11 @@ class SeqAttentionClassifier(
         feature's mean, so the network cannot memorise exact training
         values. "auto" is 0.2, and 0.35 on steps of 32 features or more
         (where most values are noise to memorise), or 0 when
-        batch-normalised convolutions read steps of 1-3 features: there a
-        dropped value is most of a step, and the statistics seen in training
-        differ from those at prediction. Before the plain stack of wider
-        steps the rate holds (without it the stack fell on weak events).
-        See ``input_dropout_``.
+        batch-normalised convolutions read steps of 1-7 features: there a
+        dropped value is a large part of a step, and the statistics seen in
+        training differ from those at prediction. Before the plain stack of
+        steps of 8 features or more the rate holds (without it the stack
+        fell on weak events). See ``input_dropout_``.
     label_smoothing : float, default=0.0
         Label smoothing of the loss, in [0, 1).
     loss : {"cross_entropy", "focal"}, default="cross_entropy"

@@ -49,6 +49,15 @@ AUTO_MIN_VALIDATION = 50
 AUTO_INPUT_DROPOUT = 0.2
 AUTO_WIDE_INPUT_DROPOUT = 0.35
 AUTO_WIDE_FEATURES = 32
+# Before batch-normalised convolutions "auto" gives no input dropout on steps of fewer than
+# AUTO_CONV_DROPOUT_MIN_FEATURES features: a dropped value is more than an eighth of a step,
+# and batch normalisation sees other statistics in training than at prediction. GunPoint
+# (1 feature) lost most of its accuracy with it; on four channels (long univariate sets and
+# their first three differences over time) the plain stack fell from 0.690 to 0.236 on ACSF1
+# and from 0.949 to 0.936 on OSULeaf; BasicMotions (6) tied. From 8 features the rate holds:
+# without it the stack fell on weak events on 4 of 8 features (0.995 -> 0.958) and of 16
+# (0.984 -> 0.759; docs/benchmarks.md sections 19 and 21).
+AUTO_CONV_DROPOUT_MIN_FEATURES = 8
 # standardize="auto": each series by its own statistics on steps of more than
 # AUTO_CONV_MAX_FEATURES features whose series hold levels of their own (a speaker's or a
 # recording's offset) of at least AUTO_PER_SERIES_NUISANCE of a feature's variance, of which
@@ -493,17 +502,18 @@ def resolve_input_dropout(
 
     "auto" is ``AUTO_INPUT_DROPOUT`` (``AUTO_WIDE_INPUT_DROPOUT`` on steps of
     at least ``AUTO_WIDE_FEATURES`` features), except before batch-normalised
-    convolutions on steps of at most ``AUTO_CONV_MAX_FEATURES`` features:
-    there a dropped value is most of a step, and training statistics differ
-    from those at prediction (the variance shift), which cost GunPoint most
-    of its accuracy in cross-validation. Before the plain stack on wider
-    steps the rate holds: without it the stack fell to 0.759 on weak events
-    on 4 of 16 features where the dense layers reach 0.988 (0.984 with it;
-    ``docs/benchmarks.md`` section 19).
+    convolutions on steps of fewer than ``AUTO_CONV_DROPOUT_MIN_FEATURES``
+    features: there a dropped value is a large part of a step, and training
+    statistics differ from those at prediction (the variance shift), which
+    cost GunPoint most of its accuracy in cross-validation and ACSF1's
+    series on four channels 0.45. Before the plain stack on steps of 8
+    features or more the rate holds: without it the stack fell to 0.759 on
+    weak events on 4 of 16 features where the dense layers reach 0.988
+    (0.984 with it; ``docs/benchmarks.md`` sections 19 and 21).
     """
     if input_dropout != "auto":
         return float(input_dropout)
-    if n_conv_layers and conv_batch_norm and n_features <= AUTO_CONV_MAX_FEATURES:
+    if n_conv_layers and conv_batch_norm and n_features < AUTO_CONV_DROPOUT_MIN_FEATURES:
         return 0.0
     return AUTO_WIDE_INPUT_DROPOUT if n_features >= AUTO_WIDE_FEATURES else AUTO_INPUT_DROPOUT
 

@@ -299,9 +299,9 @@ def test_auto_front_end_follows_the_width_of_the_steps(tmp_path):
     assert (plain.front_end_, plain.n_conv_layers_) == ("conv", AUTO_CONV_LAYERS)
 
 
-def test_auto_input_dropout_is_off_only_before_few_feature_convolutions_and_wider_on_wide_steps():
+def test_auto_input_dropout_is_off_only_before_narrow_convolutions_and_wider_on_wide_steps():
     from sklearn_seqattn._params import (
-        AUTO_CONV_MAX_FEATURES,
+        AUTO_CONV_DROPOUT_MIN_FEATURES,
         AUTO_INPUT_DROPOUT,
         AUTO_WIDE_FEATURES,
         AUTO_WIDE_INPUT_DROPOUT,
@@ -310,10 +310,13 @@ def test_auto_input_dropout_is_off_only_before_few_feature_convolutions_and_wide
 
     assert resolve_input_dropout("auto", 0, True, 4) == AUTO_INPUT_DROPOUT
     assert resolve_input_dropout("auto", 3, False, 4) == AUTO_INPUT_DROPOUT
-    # Off before batch-normalised convolutions of few-feature steps only.
+    # Off before batch-normalised convolutions of steps of 1-7 features only.
     assert resolve_input_dropout("auto", 3, True, 1) == 0.0
-    assert resolve_input_dropout("auto", 3, True, AUTO_CONV_MAX_FEATURES) == 0.0
-    assert resolve_input_dropout("auto", 3, True, AUTO_CONV_MAX_FEATURES + 1) == AUTO_INPUT_DROPOUT
+    assert resolve_input_dropout("auto", 3, True, 4) == 0.0
+    assert resolve_input_dropout("auto", 3, True, AUTO_CONV_DROPOUT_MIN_FEATURES - 1) == 0.0
+    assert (
+        resolve_input_dropout("auto", 3, True, AUTO_CONV_DROPOUT_MIN_FEATURES) == AUTO_INPUT_DROPOUT
+    )
     assert resolve_input_dropout("auto", 0, False, AUTO_WIDE_FEATURES - 1) == AUTO_INPUT_DROPOUT
     assert resolve_input_dropout("auto", 0, False, AUTO_WIDE_FEATURES) == AUTO_WIDE_INPUT_DROPOUT
     assert resolve_input_dropout("auto", 3, True, 136) == AUTO_WIDE_INPUT_DROPOUT
@@ -323,8 +326,12 @@ def test_auto_input_dropout_is_off_only_before_few_feature_convolutions_and_wide
     y = np.repeat([0, 1], 12)
     clf = SeqAttentionClassifier(**TINY, conv_channels=4).fit(X, y)
     assert clf.net_.module_.input_dropout.p == 0.0
-    stack = SeqAttentionClassifier(**TINY, conv_channels=4).fit(np.repeat(X, 4, axis=2), y)
-    assert stack.front_end_ == "conv" and stack.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
+    # The plain stack: without input dropout on six features, with it on eight.
+    six = SeqAttentionClassifier(**TINY, conv_channels=4).fit(np.repeat(X, 6, axis=2), y)
+    assert six.front_end_ == "conv" and six.net_.module_.input_dropout.p == 0.0
+    eight = SeqAttentionClassifier(**TINY, conv_channels=4).fit(np.repeat(X, 8, axis=2), y)
+    assert eight.front_end_ == "conv" and eight.input_dropout_ == AUTO_INPUT_DROPOUT
+    assert eight.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
     dense = SeqAttentionClassifier(**TINY, n_conv_layers=0).fit(np.repeat(X, 4, axis=2), y)
     assert dense.net_.module_.input_dropout.p == AUTO_INPUT_DROPOUT
 
