@@ -369,10 +369,28 @@ def run_ours(params: dict, seed: int, task: Task, threads: int) -> dict:
     metrics["diagnosis"] = (
         None if diagnosis is None else str(getattr(diagnosis, "verdict", diagnosis))
     )
+    # What the fit diagnosis read: the ensemble's, then each member's alone.
+    members = getattr(clf, "member_diagnoses_", [])
+    metrics["diagnosis_losses"] = [
+        diagnosis_losses(d) for d in [diagnosis, *(members if len(members) > 1 else [])]
+    ]
     if task.events_test is not None:
         weights = clf.attention_weights(task.X_test)
         metrics["attention_ratio"] = attention_ratio(weights, task.X_test, task.events_test)
     return metrics
+
+
+def diagnosis_losses(diagnosis) -> dict | None:
+    """A fit diagnosis' scores and losses (its training loss against the same at prediction)."""
+    if diagnosis is None:
+        return None
+    return {
+        "basis": diagnosis.basis,
+        "balanced_accuracy": diagnosis.balanced_accuracy,
+        "kept_train_loss": diagnosis.kept_train_loss,
+        "prediction_train_loss": diagnosis.prediction_train_loss,
+        "prior_loss": diagnosis.prior_loss,
+    }
 
 
 def run_rocket(seed: int, task: Task, threads: int) -> dict:

@@ -1,7 +1,7 @@
 """sklearn-seqattn: attention-LSTM sequence classification as a scikit-learn estimator."""
 
 from ._classifier import SeqAttentionClassifier
-from ._diagnosis import ChanceLevelWarning, FitDiagnosis
+from ._diagnosis import ChanceLevelWarning, FitDiagnosis, PredictionMismatchWarning
 from ._onnx import onnx_inputs
 from ._validation import InteriorPaddingWarning
 from .inspection import relevance, relevance_by_feature, relevance_by_step
@@ -16,6 +16,7 @@ __all__ = [
     "FitDiagnosis",
     "FitReport",
     "InteriorPaddingWarning",
+    "PredictionMismatchWarning",
     "SeqAttentionClassifier",
     "SequencePadder",
     "SequenceResampler",

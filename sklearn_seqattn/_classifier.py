@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._batching import place_data
 from ._data import series_levels, standardization
-from ._diagnosis import ChanceLevelWarning
+from ._diagnosis import ChanceLevelWarning, PredictionMismatchWarning
 from ._fit_inputs import (
     append_validation_set,
     fine_labels,
@@ -353,7 +353,8 @@ class SeqAttentionClassifier(
         "auto" trains one network and, only if :attr:`fit_diagnosis_` says
         it failed (chance level or collapsed, on the validation split, or on
         the training data without one), another, up to 3 in all: a fit
-        that learns costs one training, one that fails costs three. With
+        that learns costs one training, one that fails costs three. A
+        "mismatch" verdict comes from the settings, so it is not retried. With
         early stopping and ``n_iter_no_change="auto"`` each retry waits
         twice as long as the one before (weak patterns can appear late).
     n_estimators : int or "auto", default="auto"
@@ -455,9 +456,12 @@ class SeqAttentionClassifier(
         Whether the fit learned: ``fit_diagnosis_.verdict`` is "learned",
         "inconclusive" (a validation split too small to tell), "chance" or
         "collapsed" (computed on the validation split, or on the training data
-        without early stopping); for "chance" and "collapsed" ``fit`` also
-        issues a :class:`ChanceLevelWarning` whose message names likely causes
-        and what to try.
+        without early stopping), or "mismatch" (the model predicts its own
+        training series far worse than training fitted them: dropout or batch
+        normalisation acts too differently at prediction). For "chance" and
+        "collapsed" ``fit`` also issues a :class:`ChanceLevelWarning`, for
+        "mismatch" a :class:`PredictionMismatchWarning` (a subclass), whose
+        message names likely causes and what to try.
     init_scores_ : list of float
         With early stopping, the best validation score of each initialisation
         trained (one entry when ``n_init=1``, or when "auto" stopped after
@@ -809,7 +813,7 @@ class SeqAttentionClassifier(
                 n_before = len(self.net_.history)
                 net = continue_network(self, fit_data, device, seed)
                 self.n_iter_ = len(net.history) - n_before
-                self.fit_diagnosis_ = diagnose(self, net, fit_data)
+                self.fit_diagnosis_ = diagnose(self, net, fit_data, n_before)
             else:
                 net, self.init_scores_, self.member_diagnoses_, self.fit_diagnosis_ = fit_ensemble(
                     self, fit_data, device, seed
@@ -824,9 +828,10 @@ class SeqAttentionClassifier(
         self.best_epoch_ = best_epoch(net.history, len(net.history) - self.n_iter_)
         self.threshold_ = decision_threshold(self, seqs, y_idx, valid_idx)
         if self.fit_diagnosis_.failed:
+            mismatch = self.fit_diagnosis_.verdict == "mismatch"
             warnings.warn(
                 f"{type(self).__name__} did not learn: {self.fit_diagnosis_}",
-                ChanceLevelWarning,
+                PredictionMismatchWarning if mismatch else ChanceLevelWarning,
                 stacklevel=3,  # the caller of fit
             )
         return self

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["ChanceLevelWarning", "FitDiagnosis", "diagnose_fit", "prior_loss"]
+__all__ = [
+    "ChanceLevelWarning",
+    "FitDiagnosis",
+    "PredictionMismatchWarning",
+    "diagnose_fit",
+    "prior_loss",
+]
 
 # A model whose predictions fall on one class this often is called collapsed.
 COLLAPSE_SHARE = 0.98
@@ -19,6 +25,11 @@ PRIOR_LOSS_SHARE = 0.97
 # A split decides "chance" alone only when a model halfway between chance and
 # perfect would clear its threshold; smaller splits need the training loss too.
 DECISIVE_SHARE = 0.5
+# The training series' loss at prediction above this multiple of the kept epoch's
+# training loss, and above this share of the class prior's loss, is a network that
+# predicts differently than it trained (see FitDiagnosis, verdict "mismatch").
+MISMATCH_RATIO = 3.0
+MISMATCH_PRIOR_SHARE = 0.5
 
 
 class ChanceLevelWarning(ConvergenceWarning):
@@ -30,14 +41,29 @@ class ChanceLevelWarning(ConvergenceWarning):
     """
 
 
+class PredictionMismatchWarning(ChanceLevelWarning):
+    """The fitted model predicts its own training series far worse than it fitted them.
+
+    Issued for the fit verdict "mismatch": the loss on the training series
+    at prediction is many times the loss that training measured on them,
+    so a layer that acts differently in training (dropout, batch
+    normalisation) broke the model at prediction. A subclass of
+    :class:`ChanceLevelWarning`: filters on either silence it.
+    """
+
+
 @dataclass(frozen=True)
 class FitDiagnosis:
     """What a fit achieved, stored as ``SeqAttentionClassifier.fit_diagnosis_``.
 
     Attributes
     ----------
-    verdict : {"learned", "inconclusive", "chance", "collapsed"}
-        "collapsed": (almost) every sample is predicted as one class;
+    verdict : {"learned", "inconclusive", "chance", "collapsed", "mismatch"}
+        "mismatch": the model predicts its own training series far worse
+        than training fitted them (``prediction_train_loss`` above
+        ``MISMATCH_RATIO`` times ``kept_train_loss`` and above
+        ``MISMATCH_PRIOR_SHARE`` of ``prior_loss``), whatever its balanced
+        accuracy; "collapsed": (almost) every sample is predicted as one class;
         "chance": balanced accuracy is not clearly above chance, on a split
         large enough to show learning (or the training loss never left the
         prior's); "inconclusive": the split is too small to tell, while the
@@ -60,6 +86,14 @@ class FitDiagnosis:
     min_train_loss, prior_loss : float
         Lowest training loss over the epochs, and the loss of the best
         constant predictor (the class prior) under the same weights.
+    kept_train_loss : float
+        Training loss of the epoch whose weights the model kept, as training
+        measured it (dropout active, batch normalisation on each batch's
+        statistics). NaN in diagnoses saved before it was recorded.
+    prediction_train_loss : float
+        The same loss of the fitted model at prediction (dropout off, batch
+        normalisation on its running estimates), on the same training series.
+        NaN where a ``sampler`` resampled them (training read other rows).
     message : str
         Empty when the model learned; otherwise what was seen, likely causes
         and what to try.
@@ -75,6 +109,8 @@ class FitDiagnosis:
     min_train_loss: float
     prior_loss: float
     message: str = ""
+    kept_train_loss: float = float("nan")
+    prediction_train_loss: float = float("nan")
 
     @property
     def learned(self) -> bool:
@@ -83,8 +119,8 @@ class FitDiagnosis:
 
     @property
     def failed(self) -> bool:
-        """True when the verdict is "chance" or "collapsed" (``fit`` then warns)."""
-        return self.verdict in ("chance", "collapsed")
+        """True when the verdict is "chance", "collapsed" or "mismatch" (``fit`` then warns)."""
+        return self.verdict in ("chance", "collapsed", "mismatch")
 
     def __str__(self) -> str:
         head = (
@@ -122,13 +158,16 @@ def diagnose_fit(
     train_losses,
     prior: float,
     log_loss_vs_prior: tuple[float, float] | None = None,
+    training_vs_prediction: tuple[float, float] | None = None,
 ) -> FitDiagnosis:
     """Judge a fit from its predictions on ``basis`` samples and its training losses.
 
     ``log_loss_vs_prior`` is the (weighted) log-loss of the model's
     probabilities on those samples and that of predicting the training class
     prior; on a split too small for the accuracy to tell, a model no better
-    than the prior in log-loss is at chance.
+    than the prior in log-loss is at chance. ``training_vs_prediction`` is the
+    training loss of the kept epoch and the same loss at prediction on the
+    same training series.
     """
     n = len(y_true)
     accuracy, present = _balanced_accuracy(y_true, y_pred, n_classes)
@@ -149,7 +188,10 @@ def diagnose_fit(
     # spread, which (unlike the model's own) does not vanish for constant predictions.
     sd_uniform = np.sqrt(np.sum(chance * (1 - chance) / counts)) / len(present)
     decisive = N_SD_ABOVE_CHANCE * sd_uniform <= DECISIVE_SHARE * (1 - chance)
-    if accuracy > threshold:
+    kept, at_prediction = training_vs_prediction or (float("nan"), float("nan"))
+    if _mismatch(kept, at_prediction, prior):
+        verdict = "mismatch"
+    elif accuracy > threshold:
         verdict = "learned"
     elif not (decisive or stuck or _no_better_than_prior(log_loss_vs_prior)):
         verdict = "inconclusive"
@@ -157,7 +199,9 @@ def diagnose_fit(
         verdict = "collapsed"
     else:
         verdict = "chance"
-    if verdict == "inconclusive":
+    if verdict == "mismatch":
+        message = _mismatch_advice(kept, at_prediction)
+    elif verdict == "inconclusive":
         message = (
             f"The {n} {basis} samples are too few to tell a model that learned from one at "
             "chance, and the training loss fell below that of the class prior; judge the "
@@ -176,6 +220,28 @@ def diagnose_fit(
         min_train_loss=min_loss,
         prior_loss=float(prior),
         message=message,
+        kept_train_loss=kept,
+        prediction_train_loss=at_prediction,
+    )
+
+
+def _mismatch(kept: float, at_prediction: float, prior: float) -> bool:
+    """Whether the training series' loss at prediction is far above training's own."""
+    if not (np.isfinite(kept) and np.isfinite(at_prediction)):
+        return False
+    return at_prediction > max(MISMATCH_RATIO * kept, MISMATCH_PRIOR_SHARE * prior)
+
+
+def _mismatch_advice(kept: float, at_prediction: float) -> str:
+    return (
+        f"The model predicts its own training series far worse than it fitted them: their "
+        f"loss at prediction is {at_prediction:.3f}, against {kept:.3f} when training "
+        "measured it (the kept epoch). Layers that act differently in training and at "
+        "prediction disagree: dropout, and batch normalisation (batch statistics in "
+        "training, running estimates at prediction). Likely causes: input dropout before "
+        "batch-normalised convolutions on steps of few features, dropout too strong, or "
+        "batches too small for stable statistics. Try input_dropout=0, a lower dropout, "
+        "or a larger batch_size; new initialisations (n_init) do not fix it."
     )
 
 

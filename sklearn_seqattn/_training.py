@@ -28,7 +28,7 @@ from ._net import build_net, set_input_standardization
 from ._parallel import n_workers, run_tasks
 from ._params import MAX_LAYERS, MAX_WEIGHTS, MAX_WIDTH, is_auto, resolve_autocast
 from ._random import isolated_torch_rng
-from ._stopping import best_epoch_key, was_interrupted
+from ._stopping import best_epoch, best_epoch_key, was_interrupted
 from ._validation import Sequences
 
 __all__ = [
@@ -183,7 +183,8 @@ def fit_n_init(
             break  # the user stopped training: no further initialisations
         if auto:
             verdicts[id(net)] = diagnose(est, net, data)
-            if not verdicts[id(net)].failed:
+            # A mismatch comes from the settings, not the initialisation: no retry.
+            if not verdicts[id(net)].failed or verdicts[id(net)].verdict == "mismatch":
                 break
     return best, scores, verdicts.get(id(best)) or diagnose(est, best, data)
 
@@ -338,20 +339,22 @@ def predict_proba_with(est, module, seqs: Sequences, index=None) -> np.ndarray:
 
     The fine labels' probabilities are summed into their classes.
     """
-    logits = forward_fitted(est, module, seqs, index=index)
-    proba = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-    return merge_fine_proba(proba, est.fine_to_coarse_, len(est.classes_))
+    return _class_proba(est, forward_fitted(est, module, seqs, index=index))
 
 
-def diagnose(est, net, data: FitData) -> FitDiagnosis:
-    """Verdict on ``net``, from the validation split (else the training data)."""
+def diagnose(est, net, data: FitData, start: int = 0) -> FitDiagnosis:
+    """Verdict on ``net``, from the validation split (else the training data).
+
+    ``start`` is the first epoch of ``net.history`` that this fit trained.
+    """
+    train_idx, weights, y_idx = data.train_idx, data.weights, data.y_idx
     basis, index = (
         ("validation", data.valid_idx)
         if data.valid_idx is not None
         else ("training", data.train_idx)
     )
-    proba = predict_proba_with(est, net.module_, data.seqs, index=index)
-    train_idx, weights, y_idx = data.train_idx, data.weights, data.y_idx
+    logits = forward_fitted(est, net.module_, data.seqs, index=index)
+    proba = _class_proba(est, logits)
     # The loss is over the network's outputs (the fine labels, when given).
     prior = prior_loss(
         data.outputs[train_idx], weights[train_idx], len(est.fine_classes_), est.label_smoothing
@@ -364,6 +367,11 @@ def diagnose(est, net, data: FitData) -> FitDiagnosis:
     picked = np.clip(proba[np.arange(len(index)), y_true], 1e-12, None)
     model_ll = float(np.sum(w * -np.log(picked)) / max(w.sum(), 1e-12))
     prior_ll = float(np.sum(w * -np.log(shares[y_true])) / max(w.sum(), 1e-12))
+    at_prediction = float("nan")
+    if est.sampler is None:  # else training read resampled rows: no like-for-like loss
+        if basis != "training":
+            logits = forward_fitted(est, net.module_, data.seqs, index=train_idx)
+        at_prediction = _training_loss(net, logits, data)
     return diagnose_fit(
         y_true,
         proba.argmax(axis=1),
@@ -372,4 +380,40 @@ def diagnose(est, net, data: FitData) -> FitDiagnosis:
         losses,
         prior,
         (model_ll, prior_ll),
+        (kept_train_loss(est, net.history, start), at_prediction),
     )
+
+
+def _training_loss(net, train_logits: np.ndarray, data: FitData) -> float:
+    """The training loop's loss (as ``SequenceNet.get_loss`` takes it) of these outputs."""
+    with torch.no_grad():
+        per_sample = net.criterion_(
+            torch.from_numpy(train_logits).float(),
+            torch.from_numpy(data.outputs[data.train_idx]).long(),
+        )
+    return float(np.mean(data.weights[data.train_idx] * per_sample.double().numpy()))
+
+
+def _class_proba(est, logits: np.ndarray) -> np.ndarray:
+    """Class probabilities from the network's outputs: the one softmax and merge."""
+    proba = torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+    return merge_fine_proba(proba, est.fine_to_coarse_, len(est.classes_))
+
+
+def kept_train_loss(est, history, start: int = 0) -> float:
+    """Training loss of the epoch whose weights the fit kept (epochs ``start`` on).
+
+    With the best weights restored, the epoch early stopping restored or,
+    without validation, the one of the lowest training loss; else the last.
+    """
+    rows = list(history)[start:]
+    losses = [float(row.get("train_loss", np.nan)) for row in rows]
+    finite = [v for v in losses if np.isfinite(v)]
+    if not finite:
+        return float("nan")
+    if not est.restore_best_weights_:
+        return losses[-1]
+    restored = best_epoch(history, start)
+    if restored is None:
+        return min(finite)
+    return next(loss for row, loss in zip(rows, losses, strict=True) if row["epoch"] == restored)

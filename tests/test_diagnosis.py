@@ -1,14 +1,28 @@
 """The collapse and chance guard: a verdict on every fit, a warning only when it failed."""
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
+import torch
 from _helpers import tiny
 from numpy.testing import assert_allclose
+from skorch.callbacks import Callback
 
-from sklearn_seqattn import ChanceLevelWarning, FitDiagnosis, SeqAttentionClassifier
-from sklearn_seqattn._diagnosis import diagnose_fit, prior_loss
+from sklearn_seqattn import (
+    ChanceLevelWarning,
+    FitDiagnosis,
+    PredictionMismatchWarning,
+    SeqAttentionClassifier,
+)
+from sklearn_seqattn._diagnosis import (
+    MISMATCH_PRIOR_SHARE,
+    MISMATCH_RATIO,
+    diagnose_fit,
+    prior_loss,
+)
+from sklearn_seqattn._persistence._encoding import decode_diagnosis, encode_diagnosis
 
 TINY = tiny(dense_units=8, lstm_units=8)
 
@@ -158,3 +172,98 @@ def test_small_split_no_better_than_the_prior_in_log_loss_is_chance():
     assert worse.verdict == "chance" and worse.failed
     better = diagnose_fit(y, pred, 2, "validation", [0.6, 0.2], 0.69, (0.40, 0.69))
     assert better.verdict == "inconclusive"
+
+
+# ------------------------------------------------- predicting unlike training: "mismatch"
+def _learned_predictions(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return y, np.where(rng.random(n) < 0.85, y, 1 - y)
+
+
+def test_training_series_lost_at_prediction_is_a_mismatch_whatever_the_accuracy():
+    y, pred = _learned_predictions()
+    # Above chance by accuracy, but its loss at prediction is 20x the training loss.
+    diagnosis = diagnose_fit(y, pred, 2, "training", [0.6, 0.1], 0.69, None, (0.1, 2.0))
+    assert diagnosis.verdict == "mismatch" and diagnosis.failed and not diagnosis.learned
+    assert diagnosis.balanced_accuracy > diagnosis.threshold
+    assert (diagnosis.kept_train_loss, diagnosis.prediction_train_loss) == (0.1, 2.0)
+    assert "2.000" in diagnosis.message and "0.100" in diagnosis.message
+    assert "input_dropout=0" in diagnosis.message
+
+
+@pytest.mark.parametrize(
+    "kept, at_prediction",
+    [
+        (0.3, 0.3 * MISMATCH_RATIO * 0.95),  # a gap below the ratio
+        (0.01, 0.95 * MISMATCH_PRIOR_SHARE * 0.69),  # many times a tiny loss, still small
+        (0.2, 0.1),  # lower at prediction, as dropout makes it
+        (float("nan"), 5.0),  # no finite training loss to compare with
+    ],
+)
+def test_what_is_not_a_mismatch(kept, at_prediction):
+    y, pred = _learned_predictions()
+    diagnosis = diagnose_fit(y, pred, 2, "training", [0.6, 0.1], 0.69, None, (kept, at_prediction))
+    assert diagnosis.verdict == "learned"
+
+
+class _DriftRunningEstimates(Callback):
+    """At the end of training, move batch normalisation's running estimates far from the
+    batch statistics the network trained with, as a train/predict disagreement does."""
+
+    def on_train_end(self, net, **kwargs):
+        with torch.no_grad():
+            for name, buffer in net.module_.named_buffers():
+                if name.endswith("running_var"):
+                    buffer.mul_(1e-4)
+
+
+def test_a_network_that_predicts_unlike_it_trained_warns_and_is_not_retried(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(
+        **{**TINY, "max_epochs": 15},
+        front_end="conv",
+        early_stopping=False,
+        restore_best_weights=False,
+        n_init="auto",
+        callbacks=[_DriftRunningEstimates()],
+    )
+    with pytest.warns(PredictionMismatchWarning, match="far worse than it fitted them"):
+        clf.fit(X, y)
+    diagnosis = clf.fit_diagnosis_
+    assert diagnosis.verdict == "mismatch" and diagnosis.basis == "training"
+    assert diagnosis.prediction_train_loss > MISMATCH_RATIO * diagnosis.kept_train_loss
+    assert clf.n_init_ == 1  # "auto" retries chance and collapse, not the settings' fault
+    assert issubclass(PredictionMismatchWarning, ChanceLevelWarning)
+
+
+def test_a_fit_that_learned_predicts_its_training_series_as_well_as_it_trained(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 15}, early_stopping=False).fit(X, y)
+    diagnosis = clf.fit_diagnosis_
+    losses = [row["train_loss"] for row in clf.history_]
+    assert diagnosis.kept_train_loss == pytest.approx(min(losses))  # the restored epoch
+    assert 0 < diagnosis.prediction_train_loss < MISMATCH_RATIO * diagnosis.kept_train_loss
+    assert diagnosis.verdict == "learned"
+
+
+def test_with_early_stopping_the_kept_epoch_is_the_restored_one(seq_data):
+    X, y, _ = seq_data
+    clf = SeqAttentionClassifier(**{**TINY, "max_epochs": 6}, early_stopping=True).fit(X, y)
+    kept = next(r["train_loss"] for r in clf.history_ if r["epoch"] == clf.best_epoch_)
+    assert clf.fit_diagnosis_.kept_train_loss == pytest.approx(kept)
+    assert np.isfinite(clf.fit_diagnosis_.prediction_train_loss)
+
+
+def test_diagnoses_saved_before_the_training_losses_still_load():
+    y, pred = _learned_predictions()
+    diagnosis = diagnose_fit(y, pred, 2, "training", [0.6, 0.1], 0.69, None, (0.1, 0.09))
+    spec = encode_diagnosis(diagnosis)
+    assert decode_diagnosis(spec) == diagnosis
+    older = {k: v for k, v in spec.items() if k not in ("kept_train_loss", "prediction_train_loss")}
+    loaded = decode_diagnosis(older)
+    assert loaded.verdict == "learned" and np.isnan(loaded.kept_train_loss)
+    assert decode_diagnosis({**spec, "unknown": 1}) is None
+    fields = {f.name for f in dataclasses.fields(FitDiagnosis)}
+    assert decode_diagnosis({k: v for k, v in spec.items() if k != "verdict"}) is None
+    assert set(spec) == fields

@@ -1,5 +1,6 @@
 """fit_report: each verdict on real arrays, baselines, text, dict and plot forms, the CLI."""
 
+import dataclasses
 import json
 import warnings
 
@@ -245,6 +246,15 @@ def test_a_network_at_chance_where_a_baseline_is_not_underfits(train_score, base
     if expected == "underfitting":
         assert "binned baseline reaches 0.990" in reasons[0]
         assert "training balanced accuracy 0.580 is low" in reasons[1]
+
+
+def test_a_fit_diagnosed_as_a_mismatch_underfits_whatever_the_scores():
+    evidence = dataclasses.replace(
+        _at_chance(0.95, {"order_blind": 0.47, "binned": 0.99}), diagnosis="mismatch"
+    )
+    verdict, reasons = decide_verdict(evidence)
+    assert verdict == "underfitting"
+    assert "'mismatch'" in reasons[0] and "batch normalisation" in reasons[0]
 
 
 def test_a_real_model_beating_every_baseline_is_not_a_plateau(learned):

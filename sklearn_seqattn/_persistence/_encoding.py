@@ -136,7 +136,13 @@ def decode_diagnosis(spec: object) -> FitDiagnosis | None:
     if not isinstance(spec, dict):
         return None
     fields = {f.name: f.type for f in dataclasses.fields(FitDiagnosis)}
-    if set(spec) != set(fields):
+    required = {
+        f.name
+        for f in dataclasses.fields(FitDiagnosis)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    # Older saves lack the fields added since (they keep their defaults).
+    if not required <= set(spec) <= set(fields):
         return None
     try:
         values: dict[str, Any] = {

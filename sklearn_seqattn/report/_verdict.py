@@ -6,21 +6,23 @@ alone. The rules, in order (the first that holds decides):
 1. **collapsed**: (almost) every validation sequence is predicted as one class
    while the truth is not one class; or the fit's own diagnosis said
    collapsed and the validation score is at chance.
-2. **overfitting**: the training score is far above the validation score,
+2. **underfitting**: the fit's own diagnosis said "mismatch" (the network
+   predicts its training sequences far worse than training fitted them).
+3. **overfitting**: the training score is far above the validation score,
    and the validation loss rose after the best epoch (or the fit kept no
    validation curve, so the gap alone decides).
-3. **chance**: the validation score is not clearly above chance, unless a
+4. **chance**: the validation score is not clearly above chance, unless a
    baseline is clearly above chance on the same sequences while the network
    fits not even its training sequences: the data holds what the network
-   misses, which is **underfitting** (rule 4).
-4. **underfitting**: the training score itself is low (and, when baselines ran,
+   misses, which is **underfitting** (rule 5).
+5. **underfitting**: the training score itself is low (and, when baselines ran,
    below the best baseline's training score: a score every model is capped
    at, by label noise for instance, is no under-fitting).
-5. With baselines: **learned** when the network beats every baseline (or sits
+6. With baselines: **learned** when the network beats every baseline (or sits
    at the ceiling of the score); **underfitting** when it trails the best
    baseline clearly; at or just below the best baseline, **plateau** when the
    validation curve is flat, else **underfitting** (a fit cut short).
-6. Without baselines: **learned** (above chance, no over- or under-fitting seen).
+7. Without baselines: **learned** (above chance, no over- or under-fitting seen).
 
 A network that beats every baseline is never called "plateau".
 """
@@ -256,6 +258,12 @@ def decide_verdict(e: Evidence) -> tuple[str, tuple[str, ...]]:
     reasons = _collapsed(e)
     if reasons:
         return "collapsed", tuple(reasons)
+    if e.diagnosis == "mismatch":
+        return "underfitting", (
+            "the fit's own diagnosis found that the network predicts its training sequences "
+            "far worse than training fitted them (fit_diagnosis_.verdict == 'mismatch'): "
+            "dropout or batch normalisation acts too differently at prediction",
+        )
     reasons = _overfitting(e)
     if reasons:
         return "overfitting", tuple(reasons)
