@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._differences import append_differences_np
+
 __all__ = [
     "compact_padding",
     "lengths_to_mask",
@@ -121,19 +123,24 @@ def _chunks(seqs, index, chunk: int | None):
         yield start, rows, lengths_to_mask(lengths, int(lengths.max()))
 
 
-def standardization(seqs, index, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def standardization(
+    seqs, index, chunk: int | None = None, differences: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of the real steps of ``seqs[index]``.
 
     Two passes in chunks of ``chunk`` samples (by default as many as hold
     ``STANDARDIZATION_CHUNK_VALUES`` values), accumulated in float64, so no
     copy of the data is made. Features that are constant get a scale of 1.
+    With ``differences`` the statistics are those of the steps widened by
+    that many differences over time, as the network reads them.
     """
-    n_features = seqs.data.shape[2]
+    n_features = seqs.data.shape[2] * (1 + differences)
     total, count = np.zeros(n_features), 0
     for pass_ in ("mean", "var"):
         acc = np.zeros(n_features)
         for _, rows, real in _chunks(seqs, index, chunk):
-            steps = seqs.data[rows, : real.shape[1]][real].astype(np.float64)  # (steps, features)
+            data = seqs.data[rows, : real.shape[1]].astype(np.float64)
+            steps = append_differences_np(data, real, differences)[real]  # (steps, features)
             if pass_ == "mean":
                 acc += steps.sum(axis=0)
                 count += len(steps)

@@ -15,6 +15,7 @@ from typing import cast
 import torch
 from torch import nn
 
+from ._differences import MAX_INPUT_DIFFERENCES, append_differences
 from ._dropout import Dropout
 from ._multiscale import MaskedMultiScaleFrontEnd, _is_exporting
 from ._norm import MaskedBatchNorm
@@ -386,7 +387,7 @@ def _pool_without_parameters(
 
 
 class SeqAttentionModule(nn.Module):
-    """Standardise -> downsample -> convolutions -> dense -> (Bi)LSTM -> self-attention -> pool.
+    """Differences -> standardise -> downsample -> convolutions -> dense -> LSTM -> attend -> pool.
 
     Every stage is masked: padded steps never change the logits. The head
     reads the pooled vector (and, with ``conv_skip``, the convolutions' mean
@@ -419,6 +420,10 @@ class SeqAttentionModule(nn.Module):
     per_series : bool
         Standardise each series' features by their own mean and standard
         deviation over its real steps (after the data set's standardisation).
+    input_differences : int
+        Append each feature's first ``input_differences`` differences over
+        time (0-3) as further channels before anything else; everything
+        after reads ``n_features * (1 + input_differences)`` channels.
     dense_units, n_dense_layers : int
         Per-step feed-forward front end (``n_dense_layers=0`` disables it).
     lstm_units, n_lstm_layers : int
@@ -447,8 +452,8 @@ class SeqAttentionModule(nn.Module):
         still reads every step. Attention weights are returned per original
         step.
 
-    The buffers ``input_shift`` and ``input_scale`` (``(n_features,)``,
-    identity by default) standardise every real step as
+    The buffers ``input_shift`` and ``input_scale`` (one entry per channel
+    read, identity by default) standardise every real step as
     ``(x - input_shift) / input_scale`` before anything else; the estimator
     sets them from the training data, and they are saved with the weights.
     """
@@ -469,6 +474,7 @@ class SeqAttentionModule(nn.Module):
         front_end_filters: int = 32,
         fixed_filters: bool = False,
         per_series: bool = False,
+        input_differences: int = 0,
         dense_units: int = 64,
         n_dense_layers: int = 1,
         lstm_units: int = 64,
@@ -491,6 +497,13 @@ class SeqAttentionModule(nn.Module):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
         if front_end not in FRONT_ENDS:
             raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {front_end!r}.")
+        if not 0 <= input_differences <= MAX_INPUT_DIFFERENCES:
+            raise ValueError(
+                f"input_differences must be in [0, {MAX_INPUT_DIFFERENCES}], "
+                f"got {input_differences!r}."
+            )
+        self.input_differences = int(input_differences)
+        n_features = n_features * (1 + self.input_differences)  # the channels read
         self.register_buffer("input_shift", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
         self.input_noise = input_noise
@@ -553,6 +566,7 @@ class SeqAttentionModule(nn.Module):
             uniform = bool((lengths == width).all())
         lengths = lengths.to(x.device, non_blocking=True)
         real = real_step_mask(lengths, x.shape[1])  # (batch, time)
+        x = append_differences(x, real, self.input_differences)
         x = (x - self.input_shift) / self.input_scale
         if self.per_series:
             x = standardize_per_series(x, real)

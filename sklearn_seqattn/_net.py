@@ -42,6 +42,7 @@ MODULE_PARAMS = (
     "pooling",
     "dropout",
     "input_noise",
+    "input_differences",
 )
 
 

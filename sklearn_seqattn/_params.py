@@ -11,6 +11,7 @@ import torch
 from sklearn import metrics
 from skorch.callbacks import Callback
 
+from ._differences import MAX_INPUT_DIFFERENCES
 from ._module import POOLINGS
 
 __all__ = [
@@ -197,6 +198,7 @@ def check_params(est) -> None:
     """Raise ``ValueError``/``TypeError`` naming the first invalid hyper-parameter."""
     _check_int_or_auto("downsample", est.downsample, 1, MAX_WIDTH)
     _check_int("recurrent_stride", est.recurrent_stride, 1, MAX_WIDTH)
+    _check_int("input_differences", est.input_differences, 0, MAX_INPUT_DIFFERENCES)
     _check_int_or_auto("n_conv_layers", est.n_conv_layers, 0, MAX_LAYERS)
     _check_int("conv_channels", est.conv_channels, 1, MAX_WIDTH)
     _check_int("kernel_size", est.kernel_size, 1, MAX_WIDTH)

@@ -31,6 +31,7 @@ VARIANTS = {
     ),
     "per-series": dict(standardize="per_series", n_conv_layers=0),
     "strided": dict(front_end="multiscale", front_end_filters=4, recurrent_stride=3),
+    "differences": dict(input_differences=2, n_conv_layers=1, conv_channels=4),
 }
 
 # Exports and compiles graphs: seconds per test.

@@ -46,6 +46,9 @@ VARIANTS = {
     "strided": dict(
         front_end="multiscale", front_end_filters=4, recurrent_stride=3, n_attention_layers=1
     ),
+    "differences": dict(
+        input_differences=2, downsample=2, front_end="multiscale", front_end_filters=4
+    ),
 }
 
 

@@ -90,7 +90,9 @@ def _attribute_chunk(ig, forward_of, module, seqs: Sequences, rows, targets, n_s
     width = int(lengths.max())
     x = torch.from_numpy(seqs.data[rows, :width]).to(device)  # (batch, time, features)
     real = (torch.arange(width)[None, :] < lengths[:, None]).to(device)[:, :, None]
-    shift = _input_shift(module).to(x.dtype)
+    # The features' own means (with input_differences the shift also covers the channels
+    # the network appends; a constant series has zero differences).
+    shift = _input_shift(module)[: x.shape[-1]].to(x.dtype)
     # Zero in the standardised space on real steps; padding equal in input and baseline.
     baseline = torch.where(real, shift.expand_as(x), x)
     attribution = ig(forward_of(lengths)).attribute(
