@@ -182,9 +182,9 @@ def fit_n_init(
         if was_interrupted(net, len(net.history)):
             break  # the user stopped training: no further initialisations
         if auto:
-            verdicts[id(net)] = diagnose(est, net, data)
+            verdict = verdicts[id(net)] = diagnose(est, net, data)
             # A mismatch comes from the settings, not the initialisation: no retry.
-            if not verdicts[id(net)].failed or verdicts[id(net)].verdict == "mismatch":
+            if not verdict.failed or verdict.verdict == "mismatch":
                 break
     return best, scores, verdicts.get(id(best)) or diagnose(est, best, data)
 
@@ -385,13 +385,11 @@ def diagnose(est, net, data: FitData, start: int = 0) -> FitDiagnosis:
 
 
 def _training_loss(net, train_logits: np.ndarray, data: FitData) -> float:
-    """The training loop's loss (as ``SequenceNet.get_loss`` takes it) of these outputs."""
+    """The training loop's own loss (``SequenceNet.get_loss``) of these outputs."""
+    rows = data.train_idx
+    batch = {"targets": data.outputs[rows], "weights": data.weights[rows]}
     with torch.no_grad():
-        per_sample = net.criterion_(
-            torch.from_numpy(train_logits).float(),
-            torch.from_numpy(data.outputs[data.train_idx]).long(),
-        )
-    return float(np.mean(data.weights[data.train_idx] * per_sample.double().numpy()))
+        return float(net.get_loss(torch.from_numpy(train_logits), None, X=batch))
 
 
 def _class_proba(est, logits: np.ndarray) -> np.ndarray:
