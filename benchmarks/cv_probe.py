@@ -31,8 +31,10 @@ wider-seeing front end, probed without an option.
 The pseudo-parameter ``"ensemble": k`` fits k networks per fold (random states
 ``seed``, ``seed + 100``, ...; the first is the plain fit of that seed) and
 scores their mean predicted probabilities; the record adds ``single_mean``, the
-members' mean score alone, a paired baseline on the same folds. Each member is one
-network (``n_estimators=1`` unless the configuration says otherwise).
+members' mean score alone, a paired baseline on the same folds, and ``first_k``, the
+score of the first k members' mean for every smaller k (1: the first alone), the
+accuracy-cost curve of the ensemble from one run. Each member is one network
+(``n_estimators=1`` unless the configuration says otherwise).
 """
 
 from __future__ import annotations
@@ -178,6 +180,7 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     if n_members > 1:  # each member one network, not an "auto" ensemble of its own
         params.setdefault("n_estimators", 1)
     scores, singles, cpu, n_fits = [], [], 0.0, 0
+    first_k = {k: [] for k in range(1, n_members)}
     for seed in seeds:
         for train, valid in folds(y, seed):
             X_train, X_valid = take(X, train), take(X, valid)
@@ -196,6 +199,9 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
             else:
                 predicted = est.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]
                 scores.append(balanced_accuracy_score(y[valid], predicted))
+                for k, k_scores in first_k.items():
+                    k_predicted = est.classes_[np.argmax(np.mean(probas[:k], axis=0), axis=1)]
+                    k_scores.append(balanced_accuracy_score(y[valid], k_predicted))
     record = {
         "mean": round(float(np.mean(scores)), 3),
         "sd": round(float(np.std(scores)), 3),
@@ -204,6 +210,7 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     }
     if n_members > 1:
         record["single_mean"] = round(float(np.mean(singles)), 3)
+        record["first_k"] = {k: round(float(np.mean(v)), 3) for k, v in first_k.items()}
     return record
 
 
