@@ -54,6 +54,7 @@ Needs the ``benchmarks`` extra: ``pip install sklearn-seqattn[benchmarks]``.
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import warnings
@@ -374,10 +375,30 @@ def run_ours(params: dict, seed: int, task: Task, threads: int) -> dict:
     metrics["diagnosis_losses"] = [
         diagnosis_losses(d) for d in [diagnosis, *(members if len(members) > 1 else [])]
     ]
+    metrics["first_k_balanced_accuracy"] = first_k_scores(clf, task.X_test, task.y_test)
     if task.events_test is not None:
         weights = clf.attention_weights(task.X_test)
         metrics["attention_ratio"] = attention_ratio(weights, task.X_test, task.events_test)
     return metrics
+
+
+def first_k_scores(clf, X_test, y_test) -> dict[int, float]:
+    """Test balanced accuracy of the first k members' mean, for every k below the ensemble's.
+
+    Members train from ``member_seeds``, whose first k are those of an ensemble of k,
+    so the first k members of one fit are the fit of ``n_estimators=k``: one run gives
+    the accuracy-cost curve on the same splits and seeds.
+    """
+    members = getattr(clf.net_.module_, "members", None)
+    if members is None:
+        return {}
+    scores = {}
+    for k in range(1, len(members)):
+        prefix = copy.deepcopy(clf)
+        prefix.net_.module_.members = torch.nn.ModuleList(list(prefix.net_.module_.members)[:k])
+        prefix.n_estimators_ = k
+        scores[k] = float(balanced_accuracy_score(y_test, prefix.predict(X_test)))
+    return scores
 
 
 def diagnosis_losses(diagnosis) -> dict | None:
