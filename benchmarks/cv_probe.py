@@ -180,7 +180,8 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     if n_members > 1:  # each member one network, not an "auto" ensemble of its own
         params.setdefault("n_estimators", 1)
     scores, singles, cpu, n_fits = [], [], 0.0, 0
-    first_k = {k: [] for k in range(1, n_members)}
+    # The mean of the first k members' probabilities, for every k up to the whole ensemble.
+    first_k = {k: [] for k in range(1, n_members + 1)}
     for seed in seeds:
         for train, valid in folds(y, seed):
             X_train, X_valid = take(X, train), take(X, valid)
@@ -197,11 +198,10 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
             if n_members == 1:  # a plain fit: scored by its own predict (threshold included)
                 scores.append(singles[-1])
             else:
-                predicted = est.classes_[np.argmax(np.mean(probas, axis=0), axis=1)]
-                scores.append(balanced_accuracy_score(y[valid], predicted))
                 for k, k_scores in first_k.items():
-                    k_predicted = est.classes_[np.argmax(np.mean(probas[:k], axis=0), axis=1)]
-                    k_scores.append(balanced_accuracy_score(y[valid], k_predicted))
+                    predicted = est.classes_[np.argmax(np.mean(probas[:k], axis=0), axis=1)]
+                    k_scores.append(balanced_accuracy_score(y[valid], predicted))
+                scores.append(first_k[n_members][-1])
     record = {
         "mean": round(float(np.mean(scores)), 3),
         "sd": round(float(np.std(scores)), 3),
@@ -210,7 +210,9 @@ def _probe(name: str, params: dict, seeds: list[int]) -> dict:
     }
     if n_members > 1:
         record["single_mean"] = round(float(np.mean(singles)), 3)
-        record["first_k"] = {k: round(float(np.mean(v)), 3) for k, v in first_k.items()}
+        record["first_k"] = {
+            k: round(float(np.mean(v)), 3) for k, v in first_k.items() if k < n_members
+        }
     return record
 
 
